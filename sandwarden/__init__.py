@@ -1,0 +1,3 @@
+"""Keeps Claude Code running unattended in Docker sandboxes."""
+
+__all__: list[str] = []

@@ -1,0 +1,7 @@
+"""Allow ``python -m sandwarden``."""
+
+import sys
+
+from sandwarden.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The pure domain: values, decisions and parsers; no I/O, no clocks."""
