@@ -170,6 +170,9 @@ class ClaudeCli:
     # builds in the field answer only the plain form.
     auth_json: bool = True
     model: str = "claude-sonnet-4-6"
+    # Some builds answer a resume under a new session id (claude-code
+    # #3510, #8069); the warden must store the id the run returned.
+    resume_new_id: bool = False
 
 
 @dataclass(slots=True)
