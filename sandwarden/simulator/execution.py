@@ -70,6 +70,9 @@ class SimulatedExecution:
         self._stdout_size = 0
         self._iterated = False
         self._ended_at = deadlines.started
+        # A command on a missing sandbox still runs (it prints the tool's
+        # complaint); only a sandbox that was there can vanish under it.
+        self._attached = world.sandboxes.get(sandbox.name) is sandbox
         self._task = asyncio.get_running_loop().create_task(self._play())
 
     @property
@@ -163,6 +166,8 @@ class SimulatedExecution:
         stop = self._deadlines.expired(now)
         if stop is not None:
             return _Ending(None, stop)
+        if not self._attached:
+            return None
         if self._world.sandboxes.get(self._sandbox.name) is not self._sandbox:
             return _Ending(_KILLED, None)
         if str(self._process.pid) not in self._sandbox.processes:
