@@ -1,0 +1,767 @@
+"""
+The ``SandboxRuntime`` port on the `docker sandbox` plugin of Docker Desktop.
+
+``SandboxCli`` holds what every sandbox CLI adapter shares (``SbxCli``
+builds on it): finding the tool at call time, a deadline on every call,
+logging, classification of outputs by the domain's ``classify``, the
+exec under a run marker with its in-sandbox clean-up, and the questions
+asked inside a sandbox (`claude auth status`, `git rev-parse HEAD`).
+
+``DockerSandboxCli`` speaks the plugin's current forms (v0.12: `create
+--name -t --pull-template`, `exec -i -w`, `ls --json` under either key,
+`rm`, `stop`, `save NAME TAG [-o FILE]`, `version`), falls back to the
+older ones when the plugin refuses an option, and does image operations
+through `docker image inspect/tag/save/load` on the host's Docker, whose
+daemon is the image store templates live in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import tarfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from returns.pipeline import is_successful
+from returns.result import Failure, Result, Success
+
+from sandwarden.adapters.process import (
+    ProcessExecution,
+    StopPolicy,
+    ToolOutput,
+    run,
+    start,
+)
+from sandwarden.adapters.tool_output import (
+    find_sandbox,
+    parse_loaded_images,
+    parse_plugin_version,
+    parse_sandbox_list,
+)
+from sandwarden.domain.auth import AuthStatus, parse_auth_status
+from sandwarden.domain.classify import Context, classify
+from sandwarden.domain.deadlines import Limits, Stop
+from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
+from sandwarden.domain.invocation import (
+    Dialect,
+    auth_status_argv,
+    exec_argv,
+    git_head_argv,
+)
+from sandwarden.domain.sandbox import (
+    Capabilities,
+    Operation,
+    SandboxInfo,
+    SandboxSpec,
+    SandboxStatus,
+    Stream,
+)
+from sandwarden.domain.values import ImageTag, SandboxName, Workspace
+
+__all__ = [
+    "RUN_MARKER",
+    "STOP_SCRIPT",
+    "DockerSandboxCli",
+    "SandboxCli",
+    "ToolTimeouts",
+]
+
+_log = logging.getLogger(__name__)
+
+#: The variable every command started in a sandbox carries, with the run
+#: id as its value, so that what a stopped run left there can be found.
+RUN_MARKER = "SANDWARDEN_RUN"
+
+#: Signals every process whose environment holds exactly
+#: ``SANDWARDEN_RUN=$1`` with ``$2`` (TERM: then KILL whatever is left
+#: after two seconds). Plain POSIX sh, /proc and coreutils only.
+STOP_SCRIPT = """\
+want="SANDWARDEN_RUN=$1"; sig="${2:-TERM}"; me=$$
+marked() {
+  for d in /proc/[0-9]*; do
+    p="${d#/proc/}"
+    [ "$p" = "$me" ] && continue
+    if tr '\\0' '\\n' < "$d/environ" 2>/dev/null | grep -qxF "$want"; then
+      echo "$p"
+    fi
+  done
+}
+pids=$(marked)
+[ -z "$pids" ] && exit 0
+kill -s "$sig" $pids 2>/dev/null
+[ "$sig" = KILL ] && exit 0
+i=0
+while [ "$i" -lt 20 ]; do
+  pids=$(marked)
+  [ -z "$pids" ] && exit 0
+  sleep 0.1
+  i=$((i + 1))
+done
+kill -s KILL $pids 2>/dev/null
+exit 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolTimeouts:
+    """
+    Deadlines of the tool calls, in seconds.
+
+    ``query`` bounds `ls`, `version` and other questions (they hang when
+    the daemon does: docker/sbx-releases#398); ``change`` bounds
+    `create`, `rm` and `stop` (creating a microVM takes tens of seconds);
+    ``image`` bounds `save`, `load` and exports of multi-GB images.
+    """
+
+    query: float = 20.0
+    change: float = 180.0
+    image: float = 900.0
+    probe: float = 30.0
+
+
+class SandboxCli:
+    """
+    What the CLI adapters share; a subclass names its tool and dialect.
+
+    ``tool`` is the executable (a name looked up on ``PATH`` at each
+    call, or a path); ``env`` the environment the tool runs with (None:
+    this process's own). Every call has a deadline from ``timeouts``;
+    ``policy`` says how a stopped run is ended.
+    """
+
+    dialect: ClassVar[Dialect]
+    default_tool: ClassVar[str]
+    prefix: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        *,
+        tool: str | None = None,
+        timeouts: ToolTimeouts | None = None,
+        policy: StopPolicy | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._tool = tool or self.default_tool
+        self._timeouts = timeouts or ToolTimeouts()
+        self._policy = policy or StopPolicy()
+        self._env = dict(env) if env is not None else None
+
+    # Names.
+
+    def check_name(
+        self, name: SandboxName
+    ) -> Result[SandboxName, WardenError]:
+        """Refuse a name this tool forbids; the plugin takes any valid one."""
+        return Success(name)
+
+    # The port.
+
+    async def version(self) -> Result[str, WardenError]:
+        """The tool's version, e.g. ``v0.12.0``."""
+        return (
+            await self.call(("version",), Context.TOOL, self._timeouts.query)
+        ).bind(lambda out: self.parse_version(_text(out.stdout)))
+
+    def parse_version(self, text: str) -> Result[str, WardenError]:
+        """Read the tool's version output."""
+        return parse_plugin_version(text)
+
+    async def list(self) -> Result[tuple[SandboxInfo, ...], WardenError]:
+        """Every sandbox, from `ls --json`, or the table when that fails."""
+        listed = await self.call(
+            ("ls", "--json"), Context.TOOL, self._timeouts.query
+        )
+        if not is_successful(listed) and (
+            listed.failure().kind is ErrorKind.UNSUPPORTED_OPTION
+        ):
+            listed = await self.call(
+                ("ls",), Context.TOOL, self._timeouts.query
+            )
+
+        return listed.bind(lambda out: parse_sandbox_list(_text(out.stdout)))
+
+    async def find(
+        self,
+        name: SandboxName,
+        workspace: Workspace,
+    ) -> Result[SandboxInfo | None, WardenError]:
+        """
+        The sandbox ``name`` if it exists over ``workspace``.
+
+        A sandbox of that name over another workspace is a
+        ``workspace_mismatch`` that names both paths.
+        """
+        # A tool may list the symlink-free path (macOS /private/var).
+        resolved = await asyncio.to_thread(os.path.realpath, workspace.path)
+
+        return (await self.list()).bind(
+            lambda infos: find_sandbox(infos, name, workspace, resolved)
+        )
+
+    async def create(
+        self,
+        spec: SandboxSpec,
+    ) -> Result[SandboxInfo, WardenError]:
+        """Create the sandbox, then read it back from the listing."""
+        checked = self.check_name(spec.name)
+        if not is_successful(checked):
+            return Failure(checked.failure())
+
+        created = await self.create_with_tool(spec)
+        if not is_successful(created):
+            return Failure(created.failure())
+        found = await self.find(spec.name, spec.workspace)
+
+        return found.map(
+            lambda info: (
+                info
+                or SandboxInfo(
+                    spec.name.value,
+                    spec.agent,
+                    SandboxStatus.RUNNING,
+                    (spec.workspace.path,),
+                )
+            ),
+        )
+
+    async def create_with_tool(
+        self,
+        spec: SandboxSpec,
+    ) -> Result[ToolOutput, WardenError]:
+        """Run the tool's create command."""
+        raise NotImplementedError
+
+    async def remove(self, name: SandboxName) -> Result[None, WardenError]:
+        """Remove a sandbox; a missing one fails as not found."""
+        return await self.change(name, self.remove_args(name))
+
+    def remove_args(self, name: SandboxName) -> tuple[str, ...]:
+        """The arguments of a removal (sbx adds ``-f``)."""
+        return ("rm", name.value)
+
+    async def stop(self, name: SandboxName) -> Result[None, WardenError]:
+        """Stop a sandbox, keeping its state."""
+        return await self.change(name, ("stop", name.value))
+
+    async def change(
+        self,
+        name: SandboxName,
+        args: Sequence[str],
+    ) -> Result[None, WardenError]:
+        """
+        Run a command that changes one sandbox.
+
+        The tools' exit codes do not tell "not found" from other failures
+        (docker/sbx-releases#504), so a missing sandbox is found in the
+        listing first.
+        """
+        checked = self.check_name(name)
+        if not is_successful(checked):
+            return Failure(checked.failure())
+        listed = await self.list()
+        if not is_successful(listed):
+            return Failure(listed.failure())
+        if all(info.name != name.value for info in listed.unwrap()):
+            return Failure(_missing(name))
+
+        return (
+            await self.call(args, Context.TOOL, self._timeouts.change)
+        ).map(lambda _: None)
+
+    async def exec(
+        self,
+        name: SandboxName,
+        command: Sequence[str],
+        *,
+        workdir: Workspace,
+        limits: Limits,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Result[ProcessExecution, WardenError]:
+        """
+        Start ``command`` in the sandbox under ``SANDWARDEN_RUN=<id>``.
+
+        Values of ``env`` and the marker go into the tool's environment
+        and are forwarded by name (`-e NAME`), never on argv. When a
+        limit or a cancel stops the run, the runner kills the local tool
+        and then runs ``STOP_SCRIPT`` through the tool, because killing
+        the client does not stop the command inside the sandbox.
+        """
+        checked = self.check_name(name)
+        if not is_successful(checked):
+            return Failure(checked.failure())
+        tool = self.resolve()
+        if not is_successful(tool):
+            return Failure(tool.failure())
+
+        run_id = uuid.uuid4().hex
+        extra = dict(env or {})
+        extra[RUN_MARKER] = run_id
+        try:
+            argv = exec_argv(
+                self.dialect,
+                name,
+                workdir,
+                command,
+                interactive=stdin is not None,
+                env_names=tuple(extra),
+            )
+        except ValueError as error:
+            return Failure(WardenError.invalid(str(error)))
+
+        async def cleanup() -> None:
+            await self.stop_inside(name, workdir, run_id)
+
+        _log.debug(
+            "exec.started",
+            extra={
+                "sandwarden.sandbox": name.value,
+                "sandwarden.run": run_id,
+                "sandwarden.command": command[0],
+            },
+        )
+
+        return await start(
+            (tool.unwrap(), *argv[1:]),
+            limits=limits,
+            stdin=stdin,
+            env={**self.base_env(), **extra},
+            policy=self._policy,
+            cleanup=cleanup,
+        )
+
+    async def stop_inside(
+        self,
+        name: SandboxName,
+        workdir: Workspace,
+        run_id: str,
+    ) -> None:
+        """Stop what run ``run_id`` left running inside the sandbox."""
+        tool = self.resolve()
+        if not is_successful(tool):
+            return
+        argv = exec_argv(
+            self.dialect,
+            name,
+            workdir,
+            ("sh", "-c", STOP_SCRIPT, "sandwarden-stop", run_id, "TERM"),
+            interactive=False,
+        )
+        # The clean-up must not carry the marker it looks for.
+        env = {k: v for k, v in self.base_env().items() if k != RUN_MARKER}
+        done = await run(
+            (tool.unwrap(), *argv[1:]),
+            within=self._policy.cleanup_timeout,
+            env=env,
+            policy=StopPolicy(grace=0.5, cleanup_timeout=0.0),
+        )
+        _log.debug(
+            "exec.cleanup.complete"
+            if is_successful(done)
+            else "exec.cleanup.failed",
+            extra={"sandwarden.sandbox": name.value, "sandwarden.run": run_id},
+        )
+
+    async def auth_status(
+        self,
+        name: SandboxName,
+        workdir: Workspace,
+        limits: Limits,
+    ) -> Result[AuthStatus, WardenError]:
+        """
+        Ask `claude auth status` inside the sandbox.
+
+        JSON first; a CLI that refuses `--json` is asked again without it.
+        A logged-out answer (exit 1 with ``loggedIn: false``) is a
+        ``Success``; the outputs are classified only when they cannot be
+        read as an answer.
+        """
+        status = await self.claude_auth_status(name, workdir, limits, True)
+        if not is_successful(status) and (
+            status.failure().kind is ErrorKind.UNSUPPORTED_OPTION
+        ):
+            status = await self.claude_auth_status(
+                name, workdir, limits, False
+            )
+
+        return status
+
+    async def claude_auth_status(
+        self,
+        name: SandboxName,
+        workdir: Workspace,
+        limits: Limits,
+        json: bool,
+    ) -> Result[AuthStatus, WardenError]:
+        """One `claude auth status` inside the sandbox."""
+        asked = await self.ask_inside(
+            name, workdir, auth_status_argv(json), limits
+        )
+        if not is_successful(asked):
+            return Failure(asked.failure())
+        out = asked.unwrap()
+
+        status = parse_auth_status(
+            _text(out.stdout), _text(out.stderr), out.exit_code
+        )
+        if is_successful(status):
+            return status
+        judged = classify(out.exit_code, out.stdout, out.stderr, Context.PROBE)
+        if not is_successful(judged):
+            return Failure(judged.failure())
+
+        return status
+
+    async def git_head(
+        self,
+        name: SandboxName,
+        workdir: Workspace,
+    ) -> Result[str | None, WardenError]:
+        """HEAD inside the sandbox; None when the workspace is no repo."""
+        asked = await self.ask_inside(
+            name,
+            workdir,
+            git_head_argv(),
+            Limits(hard=self._timeouts.query),
+        )
+        if not is_successful(asked):
+            return Failure(asked.failure())
+        out = asked.unwrap()
+
+        text = _text(out.stdout).strip()
+        if out.exit_code == 0 and text:
+            return Success(text.splitlines()[-1].strip())
+        if b"not a git repository" in out.stderr.lower():
+            return Success(None)
+        judged = classify(out.exit_code, out.stdout, out.stderr, Context.PROBE)
+
+        return judged.bind(
+            lambda _: Failure(
+                WardenError(
+                    ErrorKind.UNKNOWN,
+                    "`git rev-parse HEAD` inside the sandbox printed no "
+                    "commit",
+                    detail=_text(out.stderr)[-2000:],
+                ),
+            ),
+        )
+
+    async def ask_inside(
+        self,
+        name: SandboxName,
+        workdir: Workspace,
+        command: Sequence[str],
+        limits: Limits,
+    ) -> Result[ToolOutput, WardenError]:
+        """Run a short command in the sandbox and collect its output."""
+        started = await self.exec(
+            name, command, workdir=workdir, limits=limits
+        )
+        if not is_successful(started):
+            return Failure(started.failure())
+        execution = started.unwrap()
+
+        stdout = bytearray()
+        try:
+            async for chunk in execution.output():
+                if chunk.stream is Stream.STDOUT:
+                    stdout += chunk.data
+        except asyncio.CancelledError:
+            await execution.cancel()
+            raise
+        ended = (await execution.wait()).unwrap()
+        if ended.stopped is not None:
+            return Failure(_stopped(ended.stopped, command, limits))
+
+        return Success(
+            ToolOutput(
+                ended.exit_code if ended.exit_code is not None else -1,
+                bytes(stdout),
+                ended.stderr_tail,
+            ),
+        )
+
+    # Running the tool.
+
+    def base_env(self) -> dict[str, str]:
+        """The environment the tool runs with."""
+        return dict(self._env if self._env is not None else os.environ)
+
+    def resolve(self) -> Result[str, WardenError]:
+        """The tool's executable, looked up now (it may come and go)."""
+        path = self.base_env().get("PATH")
+        found = shutil.which(self._tool, path=path)
+        if found is None:
+            return Failure(
+                WardenError.unavailable(
+                    UnavailableReason.TOOL_MISSING,
+                    f"`{self._tool}` was not found on PATH; install it, or "
+                    "configure the runtime for the tool you have",
+                ),
+            )
+
+        return Success(found)
+
+    async def call(
+        self,
+        args: Sequence[str],
+        context: Context,
+        within: float,
+        *,
+        host: bool = False,
+    ) -> Result[ToolOutput, WardenError]:
+        """
+        Run the tool with ``args`` (after the prefix unless ``host``).
+
+        Stdin is /dev/null, so a tool that wants to ask a question fails
+        instead of hanging. Outputs go through ``classify``.
+        """
+        tool = self.resolve()
+        if not is_successful(tool):
+            return Failure(tool.failure())
+        prefix = () if host else self.prefix
+        argv = (tool.unwrap(), *prefix, *args)
+        operation = " ".join((*prefix, *args[:1])) or self._tool
+        fields = {"sandwarden.tool": self._tool, "sandwarden.op": operation}
+
+        _log.debug(f"{operation}.started", extra=fields)
+        ran = await run(
+            argv, within=within, env=self._env, policy=self._policy
+        )
+        checked = ran.bind(
+            lambda out: classify(
+                out.exit_code, out.stdout, out.stderr, context
+            ).map(lambda _: out),
+        )
+        if is_successful(checked):
+            _log.debug(f"{operation}.complete", extra=fields)
+        else:
+            _log.debug(
+                f"{operation}.failed",
+                extra={**fields, "sandwarden.error": str(checked.failure())},
+            )
+
+        return checked
+
+
+class DockerSandboxCli(SandboxCli):
+    """
+    The `docker sandbox` plugin (Docker Desktop 4.58+), through `docker`.
+
+    Templates live in the host's Docker image store: `save` loads the
+    snapshot there (so it needs Docker Desktop running), and the image
+    operations are plain `docker image` commands.
+    """
+
+    dialect = Dialect.DOCKER_SANDBOX
+    default_tool = "docker"
+    prefix = ("sandbox",)
+
+    async def capabilities(self) -> Result[Capabilities, WardenError]:
+        """The plugin's version, and whether the image store answers."""
+        version = await self.version()
+        if not is_successful(version):
+            return Failure(version.failure())
+        store = await self.call(
+            ("image", "ls", "-q"),
+            Context.IMAGE,
+            self._timeouts.query,
+            host=True,
+        )
+
+        return Success(
+            Capabilities(
+                tool="docker sandbox",
+                version=version.unwrap(),
+                image_store=is_successful(store),
+                operations=frozenset(Operation),
+            ),
+        )
+
+    async def create_with_tool(
+        self,
+        spec: SandboxSpec,
+    ) -> Result[ToolOutput, WardenError]:
+        """
+        `create --name N [-t T --pull-template missing] AGENT WORKSPACE`.
+
+        A plugin older than v0.12 refuses `--pull-template`; it is asked
+        again with the v0.7-v0.11 `--load-local-template`.
+        """
+        head = ("create", "--name", spec.name.value)
+        tail = (spec.agent, spec.workspace.path)
+        if spec.template is None:
+            return await self.call(
+                (*head, *tail), Context.TOOL, self._timeouts.change
+            )
+
+        template = ("-t", str(spec.template))
+        created = await self.call(
+            (*head, *template, "--pull-template", "missing", *tail),
+            Context.TOOL,
+            self._timeouts.change,
+        )
+        if not is_successful(created) and (
+            created.failure().kind is ErrorKind.UNSUPPORTED_OPTION
+        ):
+            created = await self.call(
+                (*head, *template, "--load-local-template", *tail),
+                Context.TOOL,
+                self._timeouts.change,
+            )
+
+        return created
+
+    async def save(
+        self,
+        name: SandboxName,
+        tag: ImageTag,
+    ) -> Result[None, WardenError]:
+        """`save NAME TAG`: snapshot into the host's Docker image store."""
+        return (
+            await self.call(
+                ("save", name.value, str(tag)),
+                Context.IMAGE,
+                self._timeouts.image,
+            )
+        ).map(lambda _: None)
+
+    async def save_tar(
+        self,
+        name: SandboxName,
+        tag: ImageTag,
+        path: str,
+    ) -> Result[None, WardenError]:
+        """`save NAME TAG -o FILE`: snapshot to a tar, not the store."""
+        return (
+            await self.call(
+                ("save", name.value, str(tag), "-o", path),
+                Context.IMAGE,
+                self._timeouts.image,
+            )
+        ).map(lambda _: None)
+
+    async def image_exists(self, tag: ImageTag) -> Result[bool, WardenError]:
+        """`docker image inspect TAG`; a missing image is False."""
+        found = await self.call(
+            ("image", "inspect", str(tag)),
+            Context.IMAGE,
+            self._timeouts.query,
+            host=True,
+        )
+        if is_successful(found):
+            return Success(True)
+        if found.failure().kind is ErrorKind.NOT_FOUND:
+            return Success(False)
+
+        return Failure(found.failure())
+
+    async def image_tag(
+        self,
+        source: ImageTag,
+        target: ImageTag,
+    ) -> Result[None, WardenError]:
+        """`docker image tag SOURCE TARGET`."""
+        return (
+            await self.call(
+                ("image", "tag", str(source), str(target)),
+                Context.IMAGE,
+                self._timeouts.query,
+                host=True,
+            )
+        ).map(lambda _: None)
+
+    async def image_export(
+        self,
+        tag: ImageTag,
+        path: str,
+    ) -> Result[None, WardenError]:
+        """`docker image save TAG -o PATH`."""
+        return (
+            await self.call(
+                ("image", "save", "-o", path, str(tag)),
+                Context.IMAGE,
+                self._timeouts.image,
+                host=True,
+            )
+        ).map(lambda _: None)
+
+    async def image_load(
+        self,
+        path: str,
+    ) -> Result[tuple[ImageTag, ...], WardenError]:
+        """`docker image load -i PATH`; the tags it names, or the tar's."""
+        loaded = await self.call(
+            ("image", "load", "-i", path),
+            Context.IMAGE,
+            self._timeouts.image,
+            host=True,
+        )
+
+        return loaded.map(
+            lambda out: (
+                parse_loaded_images(_text(out.stdout)) or tar_tags(path)
+            ),
+        )
+
+
+def tar_tags(path: str) -> tuple[ImageTag, ...]:
+    """The tags an image tar's ``manifest.json`` names (``RepoTags``)."""
+    try:
+        with tarfile.open(path) as archive:
+            member = archive.extractfile("manifest.json")
+            if member is None:
+                return ()
+            manifest = json.loads(member.read())
+    except (OSError, KeyError, ValueError, tarfile.TarError):
+        return ()
+    tags = []
+    for entry in manifest if isinstance(manifest, list) else []:
+        for raw in entry.get("RepoTags") or []:
+            parsed = ImageTag.parse(raw)
+            if is_successful(parsed):
+                tags.append(parsed.unwrap())
+
+    return tuple(tags)
+
+
+def _missing(name: SandboxName) -> WardenError:
+    return WardenError.unavailable(
+        UnavailableReason.NOT_FOUND,
+        f"sandbox {name.value!r} does not exist; create it with "
+        "`sandwarden login` or let the warden heal",
+    )
+
+
+def _stopped(
+    stop: Stop, command: Sequence[str], limits: Limits
+) -> WardenError:
+    what = " ".join(command[:3])
+    match stop:
+        case Stop.HARD_TIMEOUT:
+            return WardenError(
+                ErrorKind.TIMEOUT,
+                f"`{what}` inside the sandbox did not finish within "
+                f"{limits.hard or 0:g} s",
+            )
+        case Stop.STALLED:
+            return WardenError(
+                ErrorKind.STALLED,
+                f"`{what}` inside the sandbox printed nothing for "
+                f"{limits.inactivity or 0:g} s",
+            )
+        case Stop.CANCELLED:
+            return WardenError(
+                ErrorKind.CANCELLED,
+                f"`{what}` inside the sandbox was cancelled",
+            )
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
