@@ -114,8 +114,6 @@ class SimulatedRuntime:
         problem = await self._call("version", Context.TOOL, daemon=False)
         if problem is not None:
             return Failure(problem)
-        texts.version_line(self.world.tool, self.world.tool_version)
-
         return Success(self.world.tool_version)
 
     async def list(self) -> Result[tuple[SandboxInfo, ...], WardenError]:
