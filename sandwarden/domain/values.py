@@ -109,12 +109,7 @@ class Workspace:
                 ),
             )
 
-        normal = posixpath.normpath(raw)
-        # POSIX keeps a leading '//' as implementation-defined; we do not.
-        if normal.startswith("//"):
-            normal = "/" + normal.lstrip("/")
-
-        return Success(cls(normal))
+        return Success(cls(_normal_path(raw)))
 
     def matches(self, listed: str, resolved: str | None = None) -> bool:
         """
@@ -127,12 +122,24 @@ class Workspace:
             listed = listed.removesuffix(suffix)
         if not listed.startswith("/"):
             return False
-        candidate = posixpath.normpath(listed)
+        accepted = {self.path}
+        if resolved is not None and resolved.startswith("/"):
+            accepted.add(_normal_path(resolved))
 
-        return candidate in {self.path, resolved}
+        return _normal_path(listed) in accepted
 
     def __str__(self) -> str:
         return self.path
+
+
+def _normal_path(path: str) -> str:
+    """Normalise an absolute path lexically: `.`, `..`, `//`, trailing `/`."""
+    normal = posixpath.normpath(path)
+    # POSIX keeps a leading '//' as implementation-defined; we do not.
+    if normal.startswith("//"):
+        normal = "/" + normal.lstrip("/")
+
+    return normal
 
 
 @dataclass(frozen=True, slots=True, order=True)
