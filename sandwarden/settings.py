@@ -28,7 +28,10 @@ from sandwarden.domain.errors import WardenError
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
 
 __all__ = [
+    "CONFIG_ENV",
+    "CONFIG_FLAG",
     "SETTINGS",
+    "STATE_FILE",
     "Kind",
     "LogLevel",
     "Runtime",
@@ -103,8 +106,11 @@ class SettingSpec:
 
     def is_secret(self) -> bool:
         """Whether the value must never be shown."""
-        return (
-            self.secret or is_secret_name(self.env) or is_secret_name(self.key)
+        if self.secret:
+            return True
+
+        return self.kind in _TEXTUAL and (
+            is_secret_name(self.env) or is_secret_name(self.key)
         )
 
     def raw(self, value: object) -> object:
@@ -373,10 +379,15 @@ _OTHER_VARIABLES = frozenset(
     },
 )
 _OUR_PREFIXES = ("SANDWARDEN_", "SANDBOX_", "CLAUDE_SANDBOX_", "BOT_RUNTIME")
+# A name ending in KEY or TOKEN (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN),
+# or holding SECRET or PASSWORD anywhere; SANDBOX_ALLOW_API_KEY_AUTH is a
+# switch about keys, not one.
 _SECRET_WORDS = re.compile(
-    r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH_HEADER",
+    r"(?:KEY|KEYS|TOKEN|TOKENS|CREDENTIALS?)$|SECRET|PASSWORD|PASSWD",
     re.IGNORECASE,
 )
+# Kinds whose values could be a secret at all; a switch or a count is not.
+_TEXTUAL = frozenset({Kind.TEXT, Kind.PATH, Kind.PROGRAM})
 # Node's setTimeout, which the specification's implementation used,
 # caps a delay at 2**31 - 1 ms (about 24.8 days); so do we.
 _MS_MAX = 2**31 - 1

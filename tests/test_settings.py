@@ -291,18 +291,22 @@ def test_secret_looking_names_are_recognised() -> None:
     assert is_secret_name("ANTHROPIC_API_KEY")
     assert is_secret_name("github_token")
     assert is_secret_name("SANDWARDEN_WEBHOOK_SECRET")
+    assert is_secret_name("CLAUDE_CODE_OAUTH_TOKEN")
     assert not is_secret_name("SANDBOX_SELF_HEAL_TEMPLATE")
+    assert not is_secret_name("SANDBOX_ALLOW_API_KEY_AUTH")
     assert mask("sk-ant-123") == "********"
     assert mask(None) == ""
 
 
 def test_a_setting_named_like_a_key_is_secret() -> None:
-    secret_spec = dataclasses.replace(
-        SETTINGS[0], env="SANDWARDEN_API_KEY", key="api_key"
+    model = next(spec for spec in SETTINGS if spec.key == "model")
+    api_key = dataclasses.replace(
+        model, attr="api_key", key="api_key", env="ANTHROPIC_API_KEY"
     )
 
-    assert secret_spec.is_secret()
-    assert not SETTINGS[0].is_secret()
+    assert api_key.is_secret()
+    assert dataclasses.replace(model, secret=True).is_secret()
+    assert not any(spec.is_secret() for spec in SETTINGS)
 
 
 _TRUE = ["true", "1", "yes", "on"]
