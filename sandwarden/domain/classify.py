@@ -41,9 +41,11 @@ from sandwarden.domain.reply import Reply
 
 __all__ = ["TOOL_SYMPTOMS", "Context", "Symptom", "classify"]
 
-# Enough of the evidence to recognise a failure again in a log; matches
-# the 2 KiB error excerpts Docker's own tools keep.
+# Enough of the evidence to recognise a failure in a log or `--json`
+# output, without carrying a whole transcript around in an error value.
 _TAIL_CHARS = 2000
+# A quoted sentence in a message stays readable on one terminal screen.
+_QUOTE_CHARS = 300
 
 
 @unique
@@ -399,27 +401,38 @@ def _evidence(
 
 
 def _non_json_lines(text: str) -> list[str]:
-    """The lines of ``text`` outside JSON objects, pretty-printed or not."""
+    """
+    The lines of ``text`` outside JSON objects, pretty-printed or not.
+
+    A line that starts like JSON but does not parse is a cut-off event,
+    not a complaint; only a lone `{` is decoded onwards (`auth status`
+    prints its object over several lines), which keeps the work linear.
+    """
     decoder = json.JSONDecoder()
+    lines = text.splitlines(keepends=True)
     kept: list[str] = []
     offset = 0
-    while offset < len(text):
-        end = text.find("\n", offset)
-        end = len(text) if end < 0 else end
-        line = text[offset:end]
-        start = offset + len(line) - len(line.lstrip())
-        if line.lstrip().startswith("{"):
-            try:
-                _, after = decoder.raw_decode(text, start)
-            except ValueError:
-                after = end
-            offset = text.find("\n", after)
-            offset = len(text) if offset < 0 else offset + 1
+    skip_to = 0
+    for line in lines:
+        start, offset = offset, offset + len(line)
+        stripped = line.strip()
+        if start < skip_to or stripped.startswith("{"):
+            if stripped == "{" and start >= skip_to:
+                skip_to = _end_of_object(decoder, text, start)
             continue
-        kept.append(line)
-        offset = end + 1
+        kept.append(line.rstrip("\r\n"))
 
     return kept
+
+
+def _end_of_object(decoder: json.JSONDecoder, text: str, start: int) -> int:
+    begin = text.index("{", start)
+    try:
+        _, end = decoder.raw_decode(text, begin)
+    except ValueError:
+        return start
+
+    return end
 
 
 def _without_docker_account(text: str) -> str:
@@ -657,6 +670,8 @@ def _claude_error(
 
 def _with_fix(kind: ErrorKind, sentence: str) -> str:
     base = _FIXES.get(kind, "Claude reported an error")
+    if len(sentence) > _QUOTE_CHARS:
+        sentence = sentence[: _QUOTE_CHARS - 1] + "…"
 
     return f"{base} (Claude said: {sentence})" if sentence else base
 

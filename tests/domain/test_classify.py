@@ -950,3 +950,14 @@ def test_a_clean_exit_with_harmless_output_is_fine(
     result = classify(0, noise.encode(), b"", context)
 
     assert is_successful(result)
+
+
+def test_a_long_sentence_is_shortened_in_the_message_not_the_detail() -> None:
+    sentence = "API Error: 500 " + "x" * 5000
+    stdout = failed_result(sentence, 500)
+
+    error = classify(1, stdout.encode(), b"", Context.PROMPT).failure()
+
+    assert error.kind is ErrorKind.API_ERROR
+    assert len(error.message) < 600
+    assert "x" * 1000 in error.detail
