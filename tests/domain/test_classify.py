@@ -961,3 +961,30 @@ def test_a_long_sentence_is_shortened_in_the_message_not_the_detail() -> None:
     assert error.kind is ErrorKind.API_ERROR
     assert len(error.message) < 600
     assert "x" * 1000 in error.detail
+
+
+@given(
+    st.sampled_from([Context.PROMPT, Context.RESUME]),
+    st.none() | st.integers(0, 255),
+    st.lists(
+        st.sampled_from(
+            AUTH_TEXTS + UNAVAILABLE_TEXTS + RESUME_TEXTS + NOISE_TEXTS,
+        ),
+        max_size=3,
+    ),
+)
+def test_a_success_result_decides_whatever_else_was_said(
+    context: Context,
+    exit_code: int | None,
+    stderr_lines: list[str],
+) -> None:
+    stdout = result_line(is_error=False, result="All done.")
+
+    result = classify(
+        exit_code,
+        stdout.encode(),
+        "\n".join(stderr_lines).encode(),
+        context,
+    )
+
+    assert is_successful(result)
