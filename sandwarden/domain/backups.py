@@ -83,7 +83,7 @@ def temporary_name(backup: str) -> str:
 
 def parse_backup_name(name: str) -> Result[BackupName, WardenError]:
     """Read a backup's file name; refuse anything that is not one."""
-    match = None if name.startswith(".") else _BACKUP.fullmatch(name)
+    match = _BACKUP.fullmatch(name)
     if match is None:
         return Failure(
             WardenError.invalid(
