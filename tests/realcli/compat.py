@@ -285,6 +285,34 @@ def write_captures(version: str, captures: Mapping[str, Capture]) -> None:
     (folder / "index.json").write_text(json.dumps(index, indent=2) + "\n")
 
 
+def load_captures(version: str) -> dict[str, Capture]:
+    """Read back what ``write_captures`` stored for ``version``."""
+    folder = CAPTURES / version
+    index = json.loads((folder / "index.json").read_text())
+    captures = {
+        "_notes": Capture(json.dumps(index.pop("notes")), "", 0, ()),
+    }
+    extensions = {s.name: s.extension for s in SCENARIOS}
+    for name, meta in index.items():
+        stored = folder / f"{name}.{extensions.get(name, 'jsonl')}"
+        errors = folder / f"{name}.stderr"
+        captures[name] = Capture(
+            stored.read_text(),
+            errors.read_text() if errors.exists() else "",
+            meta["exit_code"],
+            tuple(meta["requests"]),
+        )
+
+    return captures
+
+
+def committed_versions() -> list[str]:
+    """The versions with committed captures, newest first."""
+    found = [p.parent.name for p in CAPTURES.glob("*/index.json")]
+
+    return sorted(found, key=_key, reverse=True)
+
+
 def shapes(captures: Mapping[str, Capture]) -> dict[str, set[str]]:
     """The keys seen per event kind, over every stream-json scenario."""
     seen: dict[str, set[str]] = {}
