@@ -57,7 +57,9 @@ class Reply:
     run ended without a result. ``is_error`` is ``None`` without a result.
     ``error_kind`` is one of ``REPLY_ERROR_KINDS`` on an error, ``None``
     on success. ``total_cost_usd`` stays ``None`` when the run did not
-    report it. ``event_counts`` counts the events by ``type``.
+    report it. ``event_counts`` counts the events by ``type``. ``notes``
+    are what the warden did around the run, for the caller (a new
+    conversation and why, a heal); the decoder leaves them empty.
     """
 
     outcome: Outcome
@@ -82,6 +84,7 @@ class Reply:
     assistant_error: str | None = None
     rate_limit: RateLimitEvent | None = None
     event_counts: Mapping[str, int] | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def succeeded(self) -> bool:

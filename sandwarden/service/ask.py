@@ -1,0 +1,429 @@
+"""
+Asking Claude: one turn of a conversation, probed, guarded and healed.
+
+A turn probes the active sandbox (a healthy answer is trusted briefly),
+runs `claude -p` in it with the prompt on stdin, streams the output
+through the decoder, and stores the session id the CLI returned. It
+resumes a stored conversation, and falls back to a new one only when the
+session is gone; it heals and retries once when the failure is one that a
+heal can fix. Turns of one conversation never overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+
+from returns.pipeline import is_successful
+from returns.result import Failure, Result, Success
+
+from sandwarden.domain.auth import check_api_key_source
+from sandwarden.domain.classify import Context, classify
+from sandwarden.domain.conversation import Conversation
+from sandwarden.domain.deadlines import Limits, Stop
+from sandwarden.domain.errors import ErrorKind, WardenError
+from sandwarden.domain.events import (
+    ApiRetry,
+    Event,
+    RateLimitEvent,
+    SystemInit,
+)
+from sandwarden.domain.healplan import heal_trigger
+from sandwarden.domain.invocation import ClaudeRun
+from sandwarden.domain.live_text import LiveText
+from sandwarden.domain.reply import Reply, ReplyBuilder
+from sandwarden.domain.retries import judge_retry
+from sandwarden.domain.sandbox import ExecResult, Stream
+from sandwarden.domain.stream import StreamDecoder
+from sandwarden.domain.values import SandboxName, SessionId
+from sandwarden.ports import Execution
+from sandwarden.service.deps import Deps
+from sandwarden.service.heal import Healer
+from sandwarden.service.journal import Topic
+from sandwarden.service.probe import Prober
+
+__all__ = ["Asker", "OnText"]
+
+OnText = Callable[[str], None]
+
+# `claude -p` refuses piped input over 10 MB (the CLI's documented cap).
+_MAX_PROMPT_BYTES = 10 * 1000 * 1000
+
+
+class Asker:
+    """Runs turns; holds the per-conversation locks of this process."""
+
+    def __init__(self, deps: Deps, prober: Prober, healer: Healer) -> None:
+        self._deps = deps
+        self._prober = prober
+        self._healer = healer
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def ask(
+        self,
+        prompt: str,
+        *,
+        conversation: str | None = None,
+        on_text: OnText | None = None,
+    ) -> Result[Reply, WardenError]:
+        """
+        Run one turn and return Claude's reply.
+
+        ``conversation`` names a conversation to continue (created on the
+        first turn); without it the turn stands alone. ``on_text``
+        receives displayable text as it arrives, each piece once.
+        """
+        checked = _check_prompt(prompt)
+        if not is_successful(checked):
+            return Failure(checked.failure())
+        if conversation is not None and not conversation.strip():
+            return Failure(
+                WardenError.invalid(
+                    "conversation name is blank; expected a non-empty key "
+                    "such as a chat id",
+                ),
+            )
+
+        if conversation is None:
+            return await self._turn(prompt, None, on_text)
+        lock = self._locks.setdefault(conversation, asyncio.Lock())
+        async with lock:
+            return await self._turn(prompt, conversation, on_text)
+
+    async def _turn(
+        self,
+        prompt: str,
+        key: str | None,
+        on_text: OnText | None,
+    ) -> Result[Reply, WardenError]:
+        deps = self._deps
+        notes: list[str] = []
+        healed = False
+        fell_back = False
+
+        while True:
+            active = await self._healer.active()
+            health = await self._prober.cached(active)
+            if not is_successful(health):
+                error = health.failure()
+                if not healed and self._may_heal(error):
+                    healed = True
+                    if await self._heal(error, notes):
+                        continue
+                return Failure(error)
+
+            resume = await self._resumable(key, active, notes)
+            ran = await self._run(active, prompt, resume, on_text)
+            if is_successful(ran):
+                reply = ran.unwrap()
+                await self._remember(key, active, reply)
+                deps.note(
+                    Topic.ASK,
+                    f"turn answered by {active}",
+                    sandbox=str(active),
+                    conversation=key,
+                    resumed=resume is not None,
+                    session=reply.session_id,
+                )
+                return Success(replace(reply, notes=tuple(notes)))
+
+            error = ran.failure()
+            self._prober.forget(active)
+            deps.note(
+                Topic.ASK,
+                f"turn failed in {active}: {error.message}",
+                sandbox=str(active),
+                kind=str(error.kind),
+            )
+            if (
+                error.kind is ErrorKind.SESSION_NOT_FOUND
+                and resume is not None
+                and not fell_back
+            ):
+                fell_back = True
+                await self._start_over(key, resume, active, notes)
+                continue
+            if not healed and self._may_heal(error):
+                healed = True
+                if await self._heal(error, notes):
+                    continue
+            return Failure(error)
+
+    def _may_heal(self, error: WardenError) -> bool:
+        return self._deps.config.self_heal and is_successful(
+            heal_trigger(error),
+        )
+
+    async def _heal(self, error: WardenError, notes: list[str]) -> bool:
+        outcome = await self._healer.heal(error)
+        if not is_successful(outcome):
+            return False
+        healed = outcome.unwrap()
+        notes.append(f"healed after {error.kind}: {healed.summary}")
+
+        return healed.usable
+
+    async def _resumable(
+        self,
+        key: str | None,
+        active: SandboxName,
+        notes: list[str],
+    ) -> SessionId | None:
+        if key is None:
+            return None
+        stored = await self._deps.store.conversation(key)
+        if not is_successful(stored):
+            # A store we cannot read must not stop the bot answering; the
+            # turn starts a new conversation and says why.
+            notes.append(
+                "started a new conversation: the conversation store "
+                f"failed ({stored.failure().message})",
+            )
+            return None
+        conversation = stored.unwrap()
+        if conversation is None:
+            return None
+        if conversation.sandbox != active:
+            reason = (
+                f"started a new conversation: session "
+                f"{conversation.session_id} lived in sandbox "
+                f"{conversation.sandbox}, and turns now go to {active}"
+            )
+            notes.append(reason)
+            self._deps.note(Topic.CONVERSATION, reason, conversation=key)
+            await self._deps.store.forget_conversation(key)
+            return None
+
+        return conversation.session_id
+
+    async def _start_over(
+        self,
+        key: str | None,
+        resume: SessionId,
+        active: SandboxName,
+        notes: list[str],
+    ) -> None:
+        reason = (
+            f"started a new conversation: session {resume} was not found "
+            f"in sandbox {active}"
+        )
+        notes.append(reason)
+        self._deps.note(Topic.CONVERSATION, reason, conversation=key)
+        if key is not None:
+            await self._deps.store.forget_conversation(key)
+
+    async def _remember(
+        self,
+        key: str | None,
+        active: SandboxName,
+        reply: Reply,
+    ) -> None:
+        session = reply.resumable_session_id
+        if key is None or session is None:
+            return
+        store = self._deps.store
+        previous = await store.conversation(key)
+        turns = 1
+        if is_successful(previous):
+            known = previous.unwrap()
+            if known is not None and known.sandbox == active:
+                turns = known.turns + 1
+        await store.save_conversation(
+            Conversation(
+                key=key,
+                sandbox=active,
+                session_id=session,
+                last_used=self._deps.clock.time(),
+                turns=turns,
+            ),
+        )
+
+    async def _run(
+        self,
+        active: SandboxName,
+        prompt: str,
+        resume: SessionId | None,
+        on_text: OnText | None,
+    ) -> Result[Reply, WardenError]:
+        config = self._deps.config
+        built = ClaudeRun.parse(
+            model=config.model,
+            system_prompt=config.system_prompt,
+            resume=resume,
+            partial_messages=config.partial_messages,
+        )
+        if not is_successful(built):
+            return Failure(built.failure())
+        run = built.unwrap()
+        limits = config.resume_limits if resume else config.prompt_limits
+
+        started = await self._deps.runtime.exec(
+            active,
+            run.argv(),
+            workdir=config.workspace,
+            limits=limits,
+            stdin=prompt.encode(),
+        )
+        if not is_successful(started):
+            return Failure(started.failure())
+        execution = started.unwrap()
+
+        guard = _Guard(
+            self._deps.config.allow_api_key,
+            limits,
+            self._deps.clock.monotonic(),
+        )
+        try:
+            builder, refused = await self._stream(
+                execution,
+                on_text,
+                guard,
+            )
+        except asyncio.CancelledError:
+            await asyncio.shield(execution.cancel())
+            raise
+        ended = await execution.wait()
+        if not is_successful(ended):
+            return Failure(ended.failure())
+        if refused is not None:
+            return Failure(refused)
+
+        context = Context.RESUME if resume else Context.PROMPT
+        return _judge(ended.unwrap(), builder.build(), context, limits.hard)
+
+    async def _stream(
+        self,
+        execution: Execution,
+        on_text: OnText | None,
+        guard: _Guard,
+    ) -> tuple[ReplyBuilder, WardenError | None]:
+        decoder = StreamDecoder()
+        builder = ReplyBuilder()
+        live = LiveText()
+
+        async for chunk in execution.output():
+            if chunk.stream is not Stream.STDOUT:
+                continue
+            for event in decoder.feed(chunk.data):
+                _show(event, builder, live, on_text)
+                refused = guard.check(event, self._deps.clock.monotonic())
+                if refused is not None:
+                    await execution.cancel()
+                    return builder, refused
+        for event in decoder.finish():
+            _show(event, builder, live, on_text)
+
+        return builder, None
+
+
+def _show(
+    event: Event,
+    builder: ReplyBuilder,
+    live: LiveText,
+    on_text: OnText | None,
+) -> None:
+    builder.add(event)
+    text = live.feed(event)
+    if text and on_text is not None:
+        on_text(text)
+
+
+class _Guard:
+    """
+    Watches a run's events for a reason to stop it at once.
+
+    The billing guard reads the init event's ``apiKeySource``: a run
+    billed to an API key is stopped before its first model call. A dead
+    login shows as `api_retry` events that no retry can fix.
+    """
+
+    def __init__(self, allow_api_key: bool, limits: Limits, now: float):
+        self._allow_api_key = allow_api_key
+        self._deadline = None if limits.hard is None else now + limits.hard
+        self._quota_rejected = False
+
+    def check(self, event: Event, now: float) -> WardenError | None:
+        """The error to stop the run with, or None to let it go on."""
+        if isinstance(event, SystemInit):
+            guarded = check_api_key_source(
+                event.api_key_source,
+                self._allow_api_key,
+            )
+            return None if is_successful(guarded) else guarded.failure()
+        if isinstance(event, RateLimitEvent) and event.status == "rejected":
+            self._quota_rejected = True
+        if isinstance(event, ApiRetry):
+            remaining = None
+            if self._deadline is not None:
+                remaining = max(0.0, self._deadline - now)
+            decision = judge_retry(
+                event,
+                remaining=remaining,
+                quota_rejected=self._quota_rejected,
+            )
+            return decision.error if decision.stops else None
+
+        return None
+
+
+def _judge(
+    ended: ExecResult,
+    reply: Reply,
+    context: Context,
+    hard: float | None,
+) -> Result[Reply, WardenError]:
+    """Decide a finished run from how it ended and what it printed."""
+    if ended.stopped is Stop.HARD_TIMEOUT:
+        return Failure(
+            WardenError(
+                ErrorKind.TIMEOUT,
+                f"Claude did not finish within {hard} s; the run was stopped",
+            ),
+        )
+    if ended.stopped is Stop.STALLED:
+        return Failure(
+            WardenError(
+                ErrorKind.STALLED,
+                "Claude printed nothing for the inactivity period; the run "
+                "was stopped",
+            ),
+        )
+    if ended.stopped is Stop.CANCELLED:
+        return Failure(
+            WardenError(ErrorKind.CANCELLED, "the run was cancelled"),
+        )
+
+    if reply.error_kind is not ErrorKind.TRUNCATED:
+        return reply.checked()
+
+    # No result: the stream says nothing, so stderr and the exit decide.
+    classified = classify(ended.exit_code, b"", ended.stderr_tail, context)
+    if not is_successful(classified):
+        return Failure(classified.failure())
+    error = reply.error()
+    if error is None:  # pragma: no cover - a reply without result fails
+        error = WardenError(ErrorKind.TRUNCATED, "no result")
+
+    return Failure(error.with_detail(_tail(ended.stderr_tail)))
+
+
+def _tail(stderr: bytes) -> str:
+    return stderr[-2000:].decode("utf-8", "replace").strip()
+
+
+def _check_prompt(prompt: str) -> Result[None, WardenError]:
+    if not prompt.strip():
+        return Failure(
+            WardenError.invalid("prompt is empty; expected some text"),
+        )
+    size = len(prompt.encode())
+    if size > _MAX_PROMPT_BYTES:
+        return Failure(
+            WardenError.invalid(
+                f"prompt is {size} bytes; Claude accepts at most "
+                f"{_MAX_PROMPT_BYTES} on stdin",
+            ),
+        )
+
+    return Success(None)

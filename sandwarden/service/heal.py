@@ -1,0 +1,443 @@
+"""
+Healing: recover a broken sandbox, behind the breaker and the heal lock.
+
+A heal runs the domain's heal plan step by step through the ports:
+
+1. one heal at a time: in this process an asyncio lock, across processes
+   the store's heal lock; a process that waited finds the active
+   sandbox already swapped, probes it, and uses it;
+2. the breaker: a sandbox that breaks again soon after a heal counts as a
+   failed heal (flapping); too many failures in the window refuse;
+3. the plan: reuse `<name>-heal`, create it from the template, adopt a
+   healthy sandbox of the same workspace, or create a fresh one and ask
+   the operator to log in;
+4. the swap of the active sandbox, the breaker's new state, the history,
+   and an alert when a human is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from returns.pipeline import is_successful
+from returns.result import Failure, Result, Success
+
+from sandwarden.domain.breaker import (
+    BreakerChange,
+    BreakerState,
+    BreakerUpdate,
+)
+from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
+from sandwarden.domain.healplan import (
+    HealOutcome,
+    HealPlan,
+    HealTrigger,
+    PlanContext,
+    Step,
+    StepKind,
+    StepOutcome,
+    advance,
+    heal_trigger,
+    next_step,
+    start_plan,
+)
+from sandwarden.domain.sandbox import Operation, SandboxSpec
+from sandwarden.domain.values import SandboxName
+from sandwarden.ports import Alert, AlertLevel
+from sandwarden.service.deps import Deps
+from sandwarden.service.journal import Topic
+from sandwarden.service.probe import Prober
+
+__all__ = ["HealReport", "Healer"]
+
+
+@dataclass(frozen=True, slots=True)
+class HealReport:
+    """
+    How a heal ended, for the caller and the operator.
+
+    ``usable`` is true when the active sandbox probed healthy at the end;
+    ``outcome`` is None when another process healed and this one used
+    its result.
+    """
+
+    sandbox: SandboxName | None
+    outcome: HealOutcome | None
+    usable: bool
+    swapped: bool
+    steps: tuple[str, ...]
+    summary: str
+    by_other_process: bool = False
+
+
+class Healer:
+    """Heals the active sandbox; knows which sandbox is active."""
+
+    def __init__(self, deps: Deps, prober: Prober) -> None:
+        self._deps = deps
+        self._prober = prober
+        self._lock = asyncio.Lock()
+        self._owner = f"pid-{os.getpid()}-{id(self):x}"
+
+    async def active(self) -> SandboxName:
+        """The sandbox turns go to: the stored choice, else the primary."""
+        stored = await self._deps.store.active_sandbox()
+        if is_successful(stored):
+            name = stored.unwrap()
+            if name is not None:
+                return name
+
+        return self._deps.config.sandbox
+
+    async def heal(
+        self,
+        error: WardenError | None = None,
+        *,
+        failed: SandboxName | None = None,
+    ) -> Result[HealReport, WardenError]:
+        """
+        Heal after ``error`` (None: an operator asked for a heal).
+
+        ``failed`` is the sandbox that failed; the active one by default.
+        A refusal of the breaker or an ineligible error is a ``Failure``;
+        a heal that ran but found no usable sandbox is a ``Success``
+        whose report says so.
+        """
+        if error is None:
+            trigger = HealTrigger.requested()
+        else:
+            eligible = heal_trigger(error)
+            if not is_successful(eligible):
+                return Failure(eligible.failure())
+            trigger = eligible.unwrap()
+        broken = failed or await self.active()
+
+        async with self._lock, self._held() as waited:
+            if waited:
+                reused = await self._other_result(broken)
+                if reused is not None:
+                    return Success(reused)
+            return await self._heal(trigger, broken, forced=error is None)
+
+    @asynccontextmanager
+    async def _held(self) -> AsyncIterator[bool]:
+        """Hold the cross-process heal lock; tell whether we had to wait."""
+        deps = self._deps
+        ttl = deps.config.lock_ttl
+        waited = False
+        deadline = deps.clock.monotonic() + ttl
+        while True:
+            taken = await deps.store.acquire_heal_lock(self._owner, ttl)
+            if not is_successful(taken):
+                # A store that cannot lock must not stop the heal; at
+                # worst two processes heal at once, and the breaker
+                # counts both.
+                deps.note(
+                    Topic.HEAL,
+                    f"heal lock unavailable: {taken.failure().message}",
+                )
+                break
+            if taken.unwrap() or deps.clock.monotonic() >= deadline:
+                break
+            if not waited:
+                deps.note(Topic.HEAL, "another process is healing; waiting")
+            waited = True
+            await deps.clock.sleep(deps.config.lock_poll)
+        try:
+            yield waited
+        finally:
+            await deps.store.release_heal_lock(self._owner)
+
+    async def _other_result(self, broken: SandboxName) -> HealReport | None:
+        """After waiting: use what another process's heal left, if usable."""
+        active = await self.active()
+        if active == broken:
+            return None
+        health = await self._prober.probe(active)
+        if not is_successful(health):
+            return None
+        self._deps.note(
+            Topic.HEAL,
+            f"another process healed: using {active}",
+            sandbox=str(active),
+        )
+
+        return HealReport(
+            sandbox=active,
+            outcome=None,
+            usable=True,
+            swapped=True,
+            steps=(),
+            summary=f"another process healed; now using {active}",
+            by_other_process=True,
+        )
+
+    async def _heal(
+        self,
+        trigger: HealTrigger,
+        broken: SandboxName,
+        *,
+        forced: bool,
+    ) -> Result[HealReport, WardenError]:
+        deps = self._deps
+        policy = deps.config.breaker
+        started = deps.clock.time()
+        state = await self._breaker_state()
+
+        if not forced:
+            state = self._apply(policy.record_breakage(state, started))
+        decision = policy.decide(state, started)
+        await deps.store.save_breaker(decision.state)
+        refusal = decision.error()
+        if refusal is not None and not forced:
+            deps.note(
+                Topic.BREAKER,
+                decision.why,
+                verdict=str(decision.verdict),
+                failures=decision.failures,
+            )
+            return Failure(refusal)
+        deps.note(
+            Topic.HEAL,
+            f"healing {broken}: {trigger.describe()}",
+            sandbox=str(broken),
+            breaker=str(decision.verdict),
+        )
+
+        plan = await self._run_plan(trigger, broken)
+        ended = deps.clock.time()
+
+        return Success(
+            await self._settle(plan, decision.state, broken, ended, started)
+        )
+
+    async def _run_plan(
+        self,
+        trigger: HealTrigger,
+        broken: SandboxName,
+    ) -> HealPlan:
+        plan = start_plan(trigger, await self._context(broken))
+        for _ in range(plan.max_steps + 1):
+            if plan.finished:
+                break
+            step = next_step(plan)
+            outcome = await self._carry_out(step)
+            plan = advance(plan, outcome)
+            if plan.entries:
+                self._deps.note(Topic.HEAL, plan.entries[-1].sentence())
+
+        return plan
+
+    async def _context(self, broken: SandboxName) -> PlanContext:
+        deps = self._deps
+        config = deps.config
+        image_store = False
+        template_exists: bool | None = None
+
+        capabilities = await deps.runtime.capabilities()
+        if is_successful(capabilities):
+            image_store = capabilities.unwrap().image_store
+        if (
+            image_store
+            and config.template is not None
+            and capabilities.unwrap().can(Operation.IMAGE_EXISTS)
+        ):
+            exists = await deps.runtime.image_exists(config.template)
+            template_exists = exists.value_or(None)
+
+        return PlanContext(
+            primary=config.sandbox,
+            workspace=config.workspace,
+            image_store=image_store,
+            template=config.template,
+            template_exists=template_exists,
+            failed=broken,
+            resolved_workspace=deps.host.resolve(config.workspace),
+        )
+
+    async def _carry_out(self, step: Step) -> StepOutcome:
+        runtime = self._deps.runtime
+        match step.kind:
+            case StepKind.REUSE_HEAL_SANDBOX | StepKind.ADOPT:
+                assert step.sandbox is not None
+                return await self._probed(step.sandbox)
+            case StepKind.CREATE_FROM_TEMPLATE | StepKind.CREATE_FRESH:
+                return await self._created(step)
+            case StepKind.DISCOVER:
+                listed = await runtime.list()
+                if not is_successful(listed):
+                    return StepOutcome.failed(listed.failure())
+                return StepOutcome.listed(listed.unwrap())
+            case StepKind.DONE | StepKind.GIVE_UP:  # pragma: no cover
+                msg = f"a finished plan has no step to carry out: {step}"
+                raise ValueError(msg)
+
+    async def _probed(self, name: SandboxName) -> StepOutcome:
+        health = await self._prober.probe(name)
+        if is_successful(health):
+            return StepOutcome.healthy()
+
+        return StepOutcome.unhealthy(health.failure())
+
+    async def _created(self, step: Step) -> StepOutcome:
+        runtime = self._deps.runtime
+        config = self._deps.config
+        assert step.sandbox is not None
+
+        if step.replace_existing:
+            removed = await runtime.remove(step.sandbox)
+            if not is_successful(removed) and not _missing(removed.failure()):
+                return StepOutcome.failed(removed.failure())
+        spec = SandboxSpec(
+            name=step.sandbox,
+            workspace=step.workspace or config.workspace,
+            template=step.template,
+        )
+        created = await runtime.create(spec)
+        if not is_successful(created):
+            return StepOutcome.failed(created.failure())
+
+        return await self._probed(step.sandbox)
+
+    async def _settle(
+        self,
+        plan: HealPlan,
+        state: BreakerState,
+        broken: SandboxName,
+        ended: float,
+        started: float,
+    ) -> HealReport:
+        deps = self._deps
+        policy = deps.config.breaker
+        target = plan.swap_to
+        swapped = False
+
+        if target is not None and target != await self.active():
+            await deps.store.set_active_sandbox(target)
+            swapped = True
+            deps.note(
+                Topic.SWAP,
+                f"active sandbox is now {target} (was {broken})",
+                sandbox=str(target),
+                previous=str(broken),
+            )
+        self._prober.forget()
+        if plan.succeeded:
+            update = policy.record_success(state, ended)
+        else:
+            update = policy.record_failure(state, ended)
+        self._apply(update)
+        await deps.store.save_breaker(update.state)
+        await deps.store.record_heal(plan.record(started, ended))
+        summary = _summary(plan)
+        deps.note(
+            Topic.HEAL,
+            summary,
+            outcome=None if plan.outcome is None else str(plan.outcome),
+            sandbox=None if target is None else str(target),
+        )
+        self._alert_if_needed(plan)
+
+        return HealReport(
+            sandbox=target,
+            outcome=plan.outcome,
+            usable=plan.succeeded,
+            swapped=swapped,
+            steps=plan.sentences(),
+            summary=summary,
+        )
+
+    def _apply(self, update: BreakerUpdate) -> BreakerState:
+        """Note and alert on what an update changed; return its state."""
+        deps = self._deps
+        if update.change is BreakerChange.OPENED:
+            policy = deps.config.breaker
+            message = (
+                f"self-heal stopped: {policy.max_failures} failed heals "
+                f"within {policy.window:g} s"
+            )
+            deps.note(Topic.BREAKER, message, change=str(update.change))
+            deps.alert(
+                Alert(
+                    AlertLevel.ERROR,
+                    str(ErrorKind.BREAKER_OPEN),
+                    message,
+                    action=(
+                        "look at `sandwarden status` and `sandwarden "
+                        "doctor`; fix the sandbox or run `sandwarden heal`"
+                    ),
+                    sandbox=str(deps.config.sandbox),
+                ),
+            )
+        elif update.change is not BreakerChange.NONE:
+            deps.note(
+                Topic.BREAKER,
+                f"breaker {update.change}",
+                change=str(update.change),
+            )
+
+        return update.state
+
+    async def _breaker_state(self) -> BreakerState:
+        stored = await self._deps.store.breaker()
+        if is_successful(stored):
+            return stored.unwrap()
+        self._deps.note(
+            Topic.BREAKER,
+            f"breaker state unreadable, starting fresh: "
+            f"{stored.failure().message}",
+        )
+
+        return BreakerState()
+
+    def _alert_if_needed(self, plan: HealPlan) -> None:
+        deps = self._deps
+        if plan.needs_login and plan.swap_to is not None:
+            name = plan.swap_to
+            deps.alert(
+                Alert(
+                    AlertLevel.ERROR,
+                    "login_needed",
+                    f"sandbox {name} was created but Claude in it is not "
+                    "logged in",
+                    action=(
+                        f"log in once: `docker sandbox exec -it {name} "
+                        "claude` and run /login (or `sandwarden login "
+                        f"--sandbox {name}`), then `sandwarden template "
+                        "save` so the next heal needs no human"
+                    ),
+                    sandbox=str(name),
+                ),
+            )
+        elif not plan.succeeded:
+            last = "" if plan.error is None else f": {plan.error.message}"
+            deps.alert(
+                Alert(
+                    AlertLevel.ERROR,
+                    "heal_failed",
+                    f"no healthy sandbox could be found or made{last}",
+                    action="run `sandwarden doctor` to see what is wrong",
+                    sandbox=str(deps.config.sandbox),
+                ),
+            )
+
+
+def _summary(plan: HealPlan) -> str:
+    target = plan.swap_to
+    if plan.succeeded:
+        return f"healed: {target} probes healthy"
+    if plan.needs_login:
+        return f"created {target}; it needs an operator's login"
+
+    return "heal failed: no healthy sandbox"
+
+
+def _missing(error: WardenError) -> bool:
+    return (
+        error.kind is ErrorKind.NOT_FOUND
+        or error.reason is UnavailableReason.NOT_FOUND
+    )
