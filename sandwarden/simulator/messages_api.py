@@ -17,7 +17,8 @@ order::
                   asks again with its result: queue the next reply)
     Stall         the status line and headers, then silence
     HttpError     an error status with the API's error body and headers
-                  (``unauthorized``, ``rate_limited``, ``overloaded``)
+                  (``unauthorized``, ``rate_limited``, ``usage_limit_reached``,
+                  ``overloaded``)
     Malformed     a stream whose second event is not JSON
 
 When the queue runs dry the last reply keeps answering, so a dead login
@@ -54,6 +55,7 @@ __all__ = [
     "overloaded",
     "rate_limited",
     "unauthorized",
+    "usage_limit_reached",
 ]
 
 #: The key the CLI is given; the stand-in accepts any key.
@@ -160,6 +162,36 @@ def rate_limited(retry_after: int = 30, reset: str = "") -> HttpError:
         "rate_limit_error",
         "Number of requests has exceeded your rate limit.",
         tuple(headers),
+    )
+
+
+def usage_limit_reached(
+    resets_at: int,
+    window: str = "five_hour",
+) -> HttpError:
+    """
+    The 429 of a subscription whose plan quota ran out until ``resets_at``.
+
+    The ``anthropic-ratelimit-unified-*`` headers are what a claude.ai or
+    OAuth-token login reads: the real CLI then prints a ``rate_limit_event``
+    with status ``rejected`` and "You've hit your ... limit · resets ...",
+    and does not retry. ``resets_at`` is in Unix seconds.
+    """
+    short = {"five_hour": "5h", "seven_day": "7d"}.get(window, window)
+    reset = str(resets_at)
+
+    return HttpError(
+        429,
+        "rate_limit_error",
+        "This request would exceed your account's rate limit.",
+        (
+            ("anthropic-ratelimit-unified-status", "rejected"),
+            ("anthropic-ratelimit-unified-reset", reset),
+            ("anthropic-ratelimit-unified-representative-claim", window),
+            (f"anthropic-ratelimit-unified-{short}-status", "rejected"),
+            (f"anthropic-ratelimit-unified-{short}-reset", reset),
+            (f"anthropic-ratelimit-unified-{short}-utilization", "1.0"),
+        ),
     )
 
 

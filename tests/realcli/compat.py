@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from sandwarden.simulator.messages_api import (
     overloaded,
     rate_limited,
     unauthorized,
+    usage_limit_reached,
 )
 from tests.realcli.harness import (
     ROOT,
@@ -98,6 +100,12 @@ SCENARIOS = (
     Scenario("dead_login", (unauthorized(),), timeout=RETRY_WINDOW),
     Scenario("overloaded_then_ok", (overloaded(), Text("back again"))),
     Scenario("quota_429", (rate_limited(retry_after=3600),)),
+    Scenario(
+        "plan_limit_oauth",
+        (usage_limit_reached(int(time.time()) + 3 * 3600),),
+        api_key=False,
+        env=OAUTH,
+    ),
     Scenario("malformed_event", (Malformed(),)),
     Scenario(
         "auth_status_logged_out", args=("auth", "status"), extension="json"
@@ -388,12 +396,27 @@ def behaviours(captures: Mapping[str, Capture]) -> dict[str, str]:
         "429 with a 1 h `retry-after`": (
             f"gives up at once: `{str(quota.get('result'))[:40]}…`"
         ),
+        "spent plan quota (OAuth login)": _limit_text(
+            captures["plan_limit_oauth"]
+        ),
         "requests besides `POST /v1/messages`": ", ".join(probes) or "none",
         "malformed SSE event": (
             f"exit {captures['malformed_event'].exit_code}, "
             + str(captures["malformed_event"].lines()[-1].get("subtype"))
         ),
     }
+
+
+def _limit_text(capture: Capture) -> str:
+    lines = capture.lines()
+    statuses = [
+        str(line["rate_limit_info"].get("status"))  # type: ignore[attr-defined]
+        for line in lines
+        if line.get("type") == "rate_limit_event"
+    ]
+    text = str(lines[-1].get("result", "")).split("·")[0].strip()
+
+    return f"`rate_limit_event` {', '.join(statuses) or 'none'}; `{text}`"
 
 
 def _yes(flag: bool) -> str:

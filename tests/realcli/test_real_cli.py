@@ -10,6 +10,7 @@ reading that output.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from sandwarden.simulator.messages_api import (
     ToolUse,
     overloaded,
     unauthorized,
+    usage_limit_reached,
 )
 from tests.realcli.harness import (
     claude_env,
@@ -380,6 +382,32 @@ def test_a_malformed_api_event_ends_in_an_error_reply_not_a_crash(
     assert not reply.succeeded
     assert reply.error_kind is not None
     assert b"Could not parse message into JSON" in ran.stderr
+
+
+def test_a_spent_plan_quota_is_a_usage_limit_the_warden_does_not_retry(
+    claude_bin: Path, home: Path, workspace: Path
+) -> None:
+    resets_at = int(time.time()) + 3 * 3600
+    with MessagesApi([usage_limit_reached(resets_at)]) as api:
+        ran = run_claude(
+            print_argv(claude_bin),
+            env=claude_env(
+                home,
+                api,
+                api_key=False,
+                extra={"CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-dummy"},
+            ),
+            cwd=workspace,
+            prompt="hi",
+        )
+        asked = len(api.message_requests)
+
+    reply = ran.reply()
+    assert reply.error_kind is ErrorKind.USAGE_LIMIT
+    assert reply.rate_limit is not None
+    assert reply.rate_limit.status == "rejected"
+    assert "limit" in reply.text
+    assert asked == 1
 
 
 def _init(events: list[Event]) -> SystemInit:

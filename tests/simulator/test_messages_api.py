@@ -21,6 +21,7 @@ from sandwarden.simulator.messages_api import (
     overloaded,
     rate_limited,
     unauthorized,
+    usage_limit_reached,
 )
 
 STREAMED = {"model": "m", "max_tokens": 10, "messages": [], "stream": True}
@@ -309,3 +310,13 @@ def test_a_text_reply_refuses_impossible_settings(
 ) -> None:
     with pytest.raises(ValueError, match=field):
         Text("x", **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_spent_plan_quota_carries_the_unified_headers() -> None:
+    with MessagesApi([usage_limit_reached(1_800_000_000)]) as api:
+        status, headers, _ = post(api, STREAMED)
+
+    assert status == 429
+    assert headers["anthropic-ratelimit-unified-status"] == "rejected"
+    assert headers["anthropic-ratelimit-unified-reset"] == "1800000000"
+    assert headers["anthropic-ratelimit-unified-5h-status"] == "rejected"
