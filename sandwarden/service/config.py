@@ -24,7 +24,7 @@ class WardenConfig:
     Durations are seconds. ``probe_cache`` is how long a healthy probe is
     trusted before a turn probes again; ``lock_ttl`` bounds how long a
     heal may hold the cross-process lock before another process may take
-    it over.
+    it over. ``backup_dir`` holds template backups (empty: none kept).
     """
 
     sandbox: SandboxName
@@ -48,3 +48,5 @@ class WardenConfig:
     partial_messages: bool = True
     lock_ttl: float = 900.0
     lock_poll: float = 1.0
+    backup_dir: str = ""
+    backup_keep: int = 14

@@ -1,0 +1,234 @@
+"""
+The public face of the library: ``Warden`` (async) and ``SyncWarden``.
+
+Both are built by ``sandwarden.bootstrap`` and return ``Result`` values
+whose errors carry a stable ``kind``; neither raises for a failure of the
+world. ``SyncWarden`` runs the same coroutines on a private event loop,
+for programs that are not asynchronous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from returns.pipeline import is_successful
+from returns.result import Failure, Result, Success
+
+from sandwarden.domain.breaker import BreakerDecision, BreakerState
+from sandwarden.domain.errors import WardenError
+from sandwarden.domain.healing import HealRecord
+from sandwarden.domain.parity import Parity
+from sandwarden.domain.reply import Reply
+from sandwarden.domain.values import SandboxName
+from sandwarden.service.config import WardenConfig
+from sandwarden.service.heal import HealReport
+from sandwarden.service.journal import Note
+from sandwarden.service.probe import Health
+from sandwarden.service.services import Services
+
+__all__ = ["Status", "SyncWarden", "Warden"]
+
+_T = TypeVar("_T")
+
+OnText = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Where the warden stands: which sandbox, the breaker, recent heals."""
+
+    configured: SandboxName
+    active: SandboxName
+    breaker: BreakerDecision
+    heals: tuple[HealRecord, ...]
+
+
+class Warden:
+    """
+    Keeps a sandbox healthy and runs prompts in it.
+
+    Use it as an async context manager, or call ``close()`` when done.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        closers: Sequence[Callable[[], None]] = (),
+    ) -> None:
+        self._services = services
+        self._closers = tuple(closers)
+
+    @property
+    def config(self) -> WardenConfig:
+        """The configuration the services run with."""
+        return self._services.deps.config
+
+    @property
+    def services(self) -> Services:
+        """The services, for programs that need more than this facade."""
+        return self._services
+
+    def subscribe(self, callback: Callable[[Note], None]) -> None:
+        """Receive every journal note: probes, heals, swaps, alerts."""
+        self._services.deps.journal.subscribers.append(callback)
+
+    async def ask(
+        self,
+        prompt: str,
+        *,
+        conversation: str | None = None,
+        on_text: OnText | None = None,
+    ) -> Result[Reply, WardenError]:
+        """
+        Send ``prompt`` to Claude and return its reply.
+
+        ``conversation`` names a conversation to continue; turns of one
+        conversation run one at a time. ``on_text`` receives the answer's
+        text as it arrives, each piece once. The reply's ``notes`` say
+        what the warden did on the way (a heal, a new conversation).
+        """
+        return await self._services.asker.ask(
+            prompt,
+            conversation=conversation,
+            on_text=on_text,
+        )
+
+    async def probe(
+        self,
+        sandbox: SandboxName | None = None,
+    ) -> Result[Health, WardenError]:
+        """Probe the active sandbox (or ``sandbox``) now, not cached."""
+        name = sandbox or await self._services.healer.active()
+
+        return await self._services.prober.probe(name)
+
+    async def heal(self) -> Result[HealReport, WardenError]:
+        """Heal now, as an operator would ask; the breaker still counts it."""
+        return await self._services.healer.heal(None)
+
+    async def watch(
+        self,
+        *,
+        stop: asyncio.Event | None = None,
+        checks: int | None = None,
+    ) -> int:
+        """Run the health watchdog until ``stop`` is set; return the checks."""
+        return await self._services.watchdog.run(stop=stop, checks=checks)
+
+    async def parity(self) -> Parity:
+        """Compare the host's and the active sandbox's git HEAD."""
+        active = await self._services.healer.active()
+
+        return await self._services.prober.parity(active)
+
+    async def status(self) -> Result[Status, WardenError]:
+        """The active sandbox, the breaker's state and the last heals."""
+        deps = self._services.deps
+        stored = await deps.store.breaker()
+        if not is_successful(stored):
+            return Failure(stored.failure())
+        history = await deps.store.heal_history(10)
+        if not is_successful(history):
+            return Failure(history.failure())
+        state: BreakerState = stored.unwrap()
+
+        return Success(
+            Status(
+                configured=deps.config.sandbox,
+                active=await self._services.healer.active(),
+                breaker=deps.config.breaker.peek(state, deps.clock.time()),
+                heals=history.unwrap(),
+            ),
+        )
+
+    def close(self) -> None:
+        """Release what the warden holds (the state database)."""
+        for close in self._closers:
+            close()
+        self._closers = ()
+
+    async def __aenter__(self) -> Warden:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.close()
+
+
+class SyncWarden:
+    """
+    The same warden for code without an event loop.
+
+    Each call runs to completion on a private loop in the calling thread;
+    do not call it from inside a running event loop (use ``Warden``).
+    """
+
+    def __init__(self, warden: Warden) -> None:
+        self._warden = warden
+        self._runner = asyncio.Runner()
+
+    @property
+    def warden(self) -> Warden:
+        """The async warden underneath."""
+        return self._warden
+
+    @property
+    def config(self) -> WardenConfig:
+        """The configuration the services run with."""
+        return self._warden.config
+
+    def ask(
+        self,
+        prompt: str,
+        *,
+        conversation: str | None = None,
+        on_text: OnText | None = None,
+    ) -> Result[Reply, WardenError]:
+        """Send ``prompt`` and wait for the reply; see ``Warden.ask``."""
+        return self._run(
+            self._warden.ask(
+                prompt,
+                conversation=conversation,
+                on_text=on_text,
+            ),
+        )
+
+    def probe(
+        self,
+        sandbox: SandboxName | None = None,
+    ) -> Result[Health, WardenError]:
+        """Probe now; see ``Warden.probe``."""
+        return self._run(self._warden.probe(sandbox))
+
+    def heal(self) -> Result[HealReport, WardenError]:
+        """Heal now; see ``Warden.heal``."""
+        return self._run(self._warden.heal())
+
+    def watch(self, *, checks: int | None = None) -> int:
+        """Run the watchdog for ``checks`` checks (None: until interrupted)."""
+        return self._run(self._warden.watch(checks=checks))
+
+    def parity(self) -> Parity:
+        """Compare HEADs; see ``Warden.parity``."""
+        return self._run(self._warden.parity())
+
+    def status(self) -> Result[Status, WardenError]:
+        """Where the warden stands; see ``Warden.status``."""
+        return self._run(self._warden.status())
+
+    def close(self) -> None:
+        """Close the warden and the private loop."""
+        self._warden.close()
+        self._runner.close()
+
+    def __enter__(self) -> SyncWarden:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        return self._runner.run(coroutine)
