@@ -208,10 +208,24 @@ class SandboxCli:
         self,
         spec: SandboxSpec,
     ) -> Result[SandboxInfo, WardenError]:
-        """Create the sandbox, then read it back from the listing."""
+        """
+        Create the sandbox, then read it back from the listing.
+
+        A name already listed fails as ``already_exists`` before the
+        tool's create runs.
+        """
         checked = self.check_name(spec.name)
         if not is_successful(checked):
             return Failure(checked.failure())
+
+        # The tools' texts for an existing name vary (and sbx's mentions
+        # "failed to create"); the listing says it plainly.
+        listed = await self.list()
+        if not is_successful(listed):
+            return Failure(listed.failure())
+        for info in listed.unwrap():
+            if info.name == spec.name.value:
+                return Failure(_exists(info))
 
         created = await self.create_with_tool(spec)
         if not is_successful(created):
@@ -568,8 +582,10 @@ class DockerSandboxCli(SandboxCli):
         version = await self.version()
         if not is_successful(version):
             return Failure(version.failure())
+        # `docker info` answers only when the engine (the image store)
+        # does; the plugin itself runs without it.
         store = await self.call(
-            ("image", "ls", "-q"),
+            ("info", "--format", "{{.ServerVersion}}"),
             Context.IMAGE,
             self._timeouts.query,
             host=True,
@@ -729,6 +745,15 @@ def tar_tags(path: str) -> tuple[ImageTag, ...]:
                 tags.append(parsed.unwrap())
 
     return tuple(tags)
+
+
+def _exists(info: SandboxInfo) -> WardenError:
+    over = ", ".join(info.workspaces) or "no listed workspace"
+    return WardenError(
+        ErrorKind.ALREADY_EXISTS,
+        f"sandbox {info.name!r} already exists (over {over}); reuse it, "
+        "or remove it first",
+    )
 
 
 def _missing(name: SandboxName) -> WardenError:

@@ -133,13 +133,13 @@ def standalone(stub: Stub) -> SbxCli:
 
 
 def test_create_puts_the_options_before_the_agent(docker: Stub) -> None:
-    docker.reply([(["sandbox", "ls"], {"out": LISTING})])
+    docker.reply([(["sandbox", "ls"], {"out": '{"vms": []}'})])
     spec = SandboxSpec(NAME, WORKSPACE, template=ImageTag("auth", "v1"))
 
     created = sync(lambda: plugin(docker).create(spec))
 
     assert created.unwrap().name == "sb1"
-    assert docker.calls()[0] == [
+    assert docker.calls()[1] == [
         "sandbox",
         "create",
         "--name",
@@ -171,14 +171,14 @@ def test_an_old_plugin_is_asked_again_with_load_local_template(
                 ],
                 {"err": "unknown flag: --pull-template\n", "code": 125},
             ),
-            (["sandbox", "ls"], {"out": LISTING}),
+            (["sandbox", "ls"], {"out": '{"vms": []}'}),
         ],
     )
 
     created = sync(lambda: plugin(docker).create(spec))
 
     assert is_successful(created)
-    assert "--load-local-template" in docker.calls()[1]
+    assert "--load-local-template" in docker.calls()[2]
 
 
 def test_a_listed_workspace_other_than_the_configured_one_is_a_mismatch(
@@ -253,6 +253,18 @@ def test_sbx_removes_with_force_after_checking_the_listing(sbx: Stub) -> None:
     assert sbx.calls()[-1] == ["rm", "-f", "sb1"]
 
 
+def test_creating_a_listed_name_fails_before_the_tool_runs_create(
+    docker: Stub,
+) -> None:
+    docker.reply([(["sandbox", "ls"], {"out": LISTING})])
+
+    created = sync(lambda: plugin(docker).create(SandboxSpec(NAME, WORKSPACE)))
+
+    assert created.failure().kind is ErrorKind.ALREADY_EXISTS
+    assert "/work/project" in created.failure().message
+    assert all(call[1] != "create" for call in docker.calls())
+
+
 def test_removing_a_missing_sandbox_is_not_found(docker: Stub) -> None:
     docker.reply([(["sandbox", "ls"], {"out": '{"vms": []}'})])
 
@@ -299,7 +311,7 @@ def test_the_plugin_accepts_the_names_sbx_refuses(docker: Stub) -> None:
     )
 
     assert is_successful(created)
-    assert docker.calls()[0][3] == "my_box+1"
+    assert docker.calls()[1][3] == "my_box+1"
 
 
 def test_sbx_reports_the_operations_it_lacks(sbx: Stub) -> None:
