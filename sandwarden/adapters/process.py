@@ -21,10 +21,12 @@ How a run is driven:
 - activity is stamped when a reader gets bytes from a pipe, on either
   stream, with ``loop.time()``; the domain's ``Deadlines`` say when a
   limit fires.
-- on a limit or a cancel: SIGTERM to the group, ``grace`` seconds, SIGKILL,
-  reap, then the caller's in-sandbox clean-up, bounded by
-  ``cleanup_timeout``. A natural end also sweeps what the child left in
-  its group. Nothing outlives ``wait()``: no process, task or pipe.
+- on a limit or a cancel: ``output()`` ends at once (``stopped`` says
+  why), then SIGTERM to the group, ``grace`` seconds, SIGKILL, reap, and
+  the caller's in-sandbox clean-up, bounded by ``cleanup_timeout``;
+  ``wait()`` returns when all of that is done. A natural end also
+  sweeps what the child left in its group. Nothing outlives ``wait()``:
+  no process, task or pipe.
 """
 
 from __future__ import annotations
@@ -161,13 +163,23 @@ class ProcessExecution:
         self._stderr = _Tail(STDERR_TAIL)
         self._stdout_size = 0
         self._stopped: Stop | None = None
-        self._result: ExecResult | None = None
+        self._ended = False
         self._readers = [
             asyncio.create_task(self._read(Stream.STDOUT)),
             asyncio.create_task(self._read(Stream.STDERR)),
         ]
         self._writer = asyncio.create_task(self._write(stdin))
         self._driver = asyncio.create_task(self._drive())
+
+    @property
+    def stopped(self) -> Stop | None:
+        """
+        Which limit stopped the run, as soon as it was decided.
+
+        ``output()`` ends at that moment, before the kill and the
+        clean-up that ``wait()`` waits for.
+        """
+        return self._stopped
 
     @property
     def pid(self) -> int:
@@ -242,6 +254,10 @@ class ProcessExecution:
                 await natural
                 await self._sweep_group()
             else:
+                # The caller hears of the stop now; the kill and the
+                # clean-up follow, and ``wait()`` waits for them.
+                self._discard.set()
+                self._queue_end()
                 _log.debug(
                     "process.stopping",
                     extra={
@@ -352,7 +368,9 @@ class ProcessExecution:
             gone.cancel()
 
     def _queue_end(self) -> None:
-        self._queue.put_nowait(None)
+        if not self._ended:
+            self._ended = True
+            self._queue.put_nowait(None)
 
     def _close_pipes(self) -> None:
         transport = getattr(self._process, "_transport", None)

@@ -473,3 +473,30 @@ def test_many_cancelled_runs_leave_no_file_descriptor_open() -> None:
     leaked = sync(scenario)
 
     assert leaked <= 0
+
+
+def test_the_caller_hears_of_a_stall_before_the_kill_completes() -> None:
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN)"
+        "; print('ready', flush=True); time.sleep(30)"
+    )
+
+    async def scenario() -> tuple[Stop | None, bool, ExecResult]:
+        execution = await started(
+            python(code),
+            Limits(hard=20.0, inactivity=0.3),
+            policy=StopPolicy(grace=1.0, cleanup_timeout=0.5),
+        )
+        async for _ in execution.output():
+            pass
+        # The stream has ended; the child ignores TERM for the grace.
+        heard, still_running = execution.stopped, alive(execution.pid)
+        ended = (await execution.wait()).unwrap()
+        return heard, still_running, ended
+
+    heard, still_running, ended = sync(scenario)
+
+    assert heard is Stop.STALLED
+    assert still_running
+    assert ended.stopped is Stop.STALLED
+    assert ended.exit_code == -9
