@@ -17,7 +17,7 @@ from typing import cast
 __all__ = ["main"]
 
 # Modules of this package that each add one subcommand, in help order.
-_SUBCOMMANDS: tuple[str, ...] = ("transcript", "config")
+_SUBCOMMANDS: tuple[str, ...] = ("transcript", "config", "simulate")
 
 Handler = Callable[[argparse.Namespace], int]
 

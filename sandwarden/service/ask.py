@@ -37,6 +37,7 @@ from sandwarden.domain.retries import judge_retry
 from sandwarden.domain.sandbox import ExecResult, Stream
 from sandwarden.domain.stream import StreamDecoder
 from sandwarden.domain.values import SandboxName, SessionId
+from sandwarden.domain.watchdog import awaiting_login
 from sandwarden.ports import Execution
 from sandwarden.service.deps import Deps
 from sandwarden.service.heal import Healer
@@ -107,7 +108,7 @@ class Asker:
             health = await self._prober.cached(active)
             if not is_successful(health):
                 error = health.failure()
-                if not healed and self._may_heal(error):
+                if not healed and await self._may_heal(error, active):
                     healed = True
                     if await self._heal(error, notes):
                         continue
@@ -144,16 +145,38 @@ class Asker:
                 fell_back = True
                 await self._start_over(key, resume, active, notes)
                 continue
-            if not healed and self._may_heal(error):
+            if not healed and await self._may_heal(error, active):
                 healed = True
                 if await self._heal(error, notes):
                     continue
             return Failure(error)
 
-    def _may_heal(self, error: WardenError) -> bool:
-        return self._deps.config.self_heal and is_successful(
+    async def _may_heal(
+        self,
+        error: WardenError,
+        active: SandboxName,
+    ) -> bool:
+        deps = self._deps
+        if not deps.config.self_heal or not is_successful(
             heal_trigger(error),
-        )
+        ):
+            return False
+        if error.kind is not ErrorKind.AUTH:
+            return True
+
+        # The last heal ended on this very sandbox, waiting for an
+        # operator's login: another would end the same way and page the
+        # operator again (the watchdog holds back likewise).
+        history = (await deps.store.heal_history(1)).value_or(())
+        if awaiting_login(history[-1] if history else None, str(active)):
+            deps.note(
+                Topic.ASK,
+                f"not healed: {active} is waiting for an operator's login",
+                sandbox=str(active),
+            )
+            return False
+
+        return True
 
     async def _heal(self, error: WardenError, notes: list[str]) -> bool:
         outcome = await self._healer.heal(error)

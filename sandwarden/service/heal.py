@@ -221,16 +221,25 @@ class Healer:
         broken: SandboxName,
     ) -> HealPlan:
         plan = start_plan(trigger, await self._context(broken))
+        noted = self._note_entries(plan, 0)
         for _ in range(plan.max_steps + 1):
             if plan.finished:
                 break
             step = next_step(plan)
             outcome = await self._carry_out(step)
             plan = advance(plan, outcome)
-            if plan.entries:
-                self._deps.note(Topic.HEAL, plan.entries[-1].sentence())
+            noted = self._note_entries(plan, noted)
 
         return plan
+
+    def _note_entries(self, plan: HealPlan, noted: int) -> int:
+        """Note the plan's entries from ``noted`` on; return the count."""
+        # One step may add two entries (a step, then the skip it leads
+        # to), and a plan may start with skips: note every one.
+        for entry in plan.entries[noted:]:
+            self._deps.note(Topic.HEAL, entry.sentence())
+
+        return len(plan.entries)
 
     async def _context(self, broken: SandboxName) -> PlanContext:
         deps = self._deps
@@ -402,8 +411,8 @@ class Healer:
                 Alert(
                     AlertLevel.ERROR,
                     "login_needed",
-                    f"sandbox {name} was created but Claude in it is not "
-                    "logged in",
+                    f"Claude in sandbox {name} is not logged in, and no "
+                    "healthy sandbox could be found or made",
                     action=(
                         f"log in once: `docker sandbox exec -it {name} "
                         "claude` and run /login (or `sandwarden login "
@@ -431,7 +440,7 @@ def _summary(plan: HealPlan) -> str:
     if plan.succeeded:
         return f"healed: {target} probes healthy"
     if plan.needs_login:
-        return f"created {target}; it needs an operator's login"
+        return f"{target} needs an operator's login"
 
     return "heal failed: no healthy sandbox"
 
