@@ -20,6 +20,7 @@ Same port, other tool. What differs from the plugin:
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
@@ -253,18 +254,41 @@ class SbxCli(SandboxCli):
     async def stored_credential(
         self,
     ) -> Result[StoredCredential, WardenError]:
-        """The Claude credential sbx holds on the host, if any."""
-        listed = await self.call(
-            ("secret", "ls", "--json"), Context.TOOL, self._timeouts.query
-        )
+        """
+        The Claude credential sbx holds on the host, if any.
+
+        `secret ls --json` says whether one is stored but not whether it
+        is an OAuth token; the table's ``(oauth configured)`` does. A
+        credential of unknown kind is reported as an API key, so that the
+        billing guard fails closed.
+        """
+        listed = await self._secrets(("--json",))
         if not is_successful(listed) and (
             listed.failure().kind is ErrorKind.UNSUPPORTED_OPTION
         ):
-            listed = await self.call(
-                ("secret", "ls"), Context.TOOL, self._timeouts.query
-            )
+            return await self._secrets(())
+        if not is_successful(listed) or not listed.unwrap().stored:
+            return listed
+        if listed.unwrap().oauth:
+            return listed
+        table = await self._secrets(())
 
-        return listed.bind(lambda out: parse_secrets(_text(out.stdout)))
+        return Success(
+            replace(
+                listed.unwrap(),
+                oauth=is_successful(table) and table.unwrap().oauth,
+            ),
+        )
+
+    async def _secrets(
+        self,
+        flags: tuple[str, ...],
+    ) -> Result[StoredCredential, WardenError]:
+        return (
+            await self.call(
+                ("secret", "ls", *flags), Context.TOOL, self._timeouts.query
+            )
+        ).bind(lambda out: parse_secrets(_text(out.stdout)))
 
 
 def _combine(stored: StoredCredential, inside: AuthStatus) -> AuthStatus:

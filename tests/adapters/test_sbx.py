@@ -1,0 +1,111 @@
+"""The CLI adapters against D2's fake executables, generation by generation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sandwarden.adapters.docker_sandbox import DockerSandboxCli
+from sandwarden.adapters.process import StopPolicy
+from sandwarden.adapters.sbx import SbxCli
+from sandwarden.domain.deadlines import Limits
+from sandwarden.domain.sandbox import SandboxStatus
+from sandwarden.domain.values import SandboxName, Workspace
+from sandwarden.simulator.fakes import (
+    DockerGeneration,
+    FakeTools,
+    SbxGeneration,
+)
+from sandwarden.simulator.world import Tool
+
+QUICK = StopPolicy(grace=0.3, cleanup_timeout=3.0)
+
+
+def fakes(tmp_path: Path, tool: Tool) -> tuple[FakeTools, Path]:
+    tools = FakeTools(tmp_path, time_scale=0.01)
+    with tools.change() as state:
+        state.world.tool = tool
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+
+    return tools, workspace
+
+
+@pytest.mark.parametrize(
+    "generation", [DockerGeneration.G1, DockerGeneration.G2]
+)
+def test_the_plugin_listing_is_read_in_each_generation(
+    tmp_path: Path, generation: DockerGeneration
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.DOCKER_SANDBOX)
+    tools.add_sandbox("main", str(workspace), status="stopped")
+    tools.set_generation(docker=generation)
+    runtime = DockerSandboxCli(env=tools.environment(), policy=QUICK)
+
+    listed = asyncio.run(runtime.list()).unwrap()
+
+    assert [(i.name, i.status) for i in listed] == [
+        ("main", SandboxStatus.STOPPED)
+    ]
+
+
+@pytest.mark.parametrize(
+    "generation", [SbxGeneration.EARLY, SbxGeneration.CURRENT]
+)
+def test_both_sbx_version_formats_are_read_from_the_fake(
+    tmp_path: Path, generation: SbxGeneration
+) -> None:
+    tools, _ = fakes(tmp_path, Tool.SBX)
+    tools.set_generation(sbx=generation, version="v0.31.3")
+    runtime = SbxCli(env=tools.environment(), policy=QUICK)
+
+    version = asyncio.run(runtime.version())
+
+    assert version.unwrap() == "v0.31.3"
+
+
+def test_sbx_reads_the_listing_after_its_daemon_banner(tmp_path: Path) -> None:
+    tools, workspace = fakes(tmp_path, Tool.SBX)
+    tools.add_sandbox("main", str(workspace))
+    tools.set_daemon(up=False)
+    runtime = SbxCli(env=tools.environment(), policy=QUICK)
+
+    listed = asyncio.run(runtime.list()).unwrap()
+
+    assert [info.name for info in listed] == ["main"]
+
+
+def test_sbx_probe_reports_an_oauth_secret_as_a_subscription_login(
+    tmp_path: Path,
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.SBX)
+    tools.add_secret("anthropic", "oauth")
+    tools.add_sandbox("main", str(workspace))
+    runtime = SbxCli(env=tools.environment(), policy=QUICK)
+
+    status = asyncio.run(
+        runtime.auth_status(
+            SandboxName("main"), Workspace(str(workspace)), Limits(10.0)
+        )
+    ).unwrap()
+
+    assert status.logged_in
+    assert status.auth_method == "claude.ai"
+    assert status.api_key_source is None
+
+
+def test_sbx_save_leaves_a_template_in_its_store(tmp_path: Path) -> None:
+    from sandwarden.domain.values import ImageTag
+
+    tools, workspace = fakes(tmp_path, Tool.SBX)
+    tools.add_sandbox("main", str(workspace))
+    runtime = SbxCli(env=tools.environment(), policy=QUICK)
+
+    async def scenario() -> bool:
+        (await runtime.save(SandboxName("main"), ImageTag("auth"))).unwrap()
+        return (await runtime.image_exists(ImageTag("auth"))).unwrap()
+
+    assert asyncio.run(scenario())
+    assert tools.sandboxes()["main"].status == "stopped"
