@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum, unique
 from typing import Any, TypeVar
@@ -71,6 +71,9 @@ _TOPIC = Topic.HEAL
 _POLL = 0.5
 # The specification's SANDBOX_TEMPLATE_BACKUP_KEEP default.
 _KEEP = 14
+# No export runs for a day: a temporary that old was left by a crash.
+_DAY = 86400.0
+_PARTIAL = ".partial"
 _R = TypeVar("_R")
 
 
@@ -226,7 +229,16 @@ class Backups:
         link = self._path(latest_link_name(tag))
         linked = deps.host.replace_link(link, name)
         if not is_successful(linked):
-            return Failure(linked.failure())
+            error = linked.failure()
+            return Failure(
+                WardenError(
+                    error.kind,
+                    f"backup {final} is written and verified, but "
+                    f"{link} still points at the previous one: "
+                    f"{error.message}",
+                    detail=error.detail,
+                ),
+            )
         deps.note(
             _TOPIC,
             f"backed up template {tag} to {final}",
@@ -431,7 +443,10 @@ class Backups:
             names = self._deps.host.list_dir(self._directory)
             if not is_successful(names):
                 return Failure(names.failure())
-            if name not in names.unwrap():
+            taken = set(names.unwrap())
+            # A temporary of that name is another export in progress (or
+            # a crashed one's leftover, which pruning clears): not ours.
+            if not {name, temporary_name(name)} & taken:
                 return Success((name, at))
             # Names have whole seconds: the next second gives a new one.
             await clock.sleep(math.floor(at) + 1.0 - at)
@@ -457,7 +472,6 @@ class Backups:
         temporary = self._path(temporary_name(name))
         final = self._path(name)
         manifest_path = self._path(manifest_name(name))
-        host.remove(temporary)
 
         try:
             exported = await _watched(
@@ -514,8 +528,9 @@ class Backups:
         names = deps.host.list_dir(self._directory).value_or(())
         plan = rotation_plan(names, self._keep, verified=verified)
         deleted: list[str] = []
+        leftovers = _leftovers(names, deps.clock.time())
 
-        for name in plan.delete:
+        for name in (*plan.delete, *leftovers):
             gone = deps.host.remove(self._path(name))
             if is_successful(gone):
                 deleted.append(name)
@@ -689,6 +704,19 @@ async def _watched(
             task.cancel()
 
     return task.result()
+
+
+def _leftovers(names: Sequence[str], now: float) -> tuple[str, ...]:
+    """Temporaries older than a day: exports that crashed, not running."""
+    old: list[str] = []
+    for name in names:
+        if not (name.startswith(".") and name.endswith(_PARTIAL)):
+            continue
+        parsed = parse_backup_name(name[1 : -len(_PARTIAL)])
+        if is_successful(parsed) and now - parsed.unwrap().created_at > _DAY:
+            old.append(name)
+
+    return tuple(old)
 
 
 def _measure(

@@ -30,6 +30,7 @@ from sandwarden.domain.templates import previous_tag
 from sandwarden.domain.values import ImageTag, SandboxName
 from sandwarden.service.backups import Backup, Backups, Integrity
 from sandwarden.service.deps import Deps
+from sandwarden.service.journal import Topic
 from sandwarden.service.probe import Prober
 from sandwarden.service.templates import active_sandbox
 
@@ -156,8 +157,19 @@ class Doctor:
         await run.parity(mounted, self._prober)
         run.template(store, templates)
         await self._backup(run)
+        report = Report(tuple(run.findings))
+        counts = {
+            str(status): sum(f.status is status for f in report.findings)
+            for status in CheckStatus
+        }
+        deps.note(
+            Topic.PROBE,
+            f"doctor: {report.status}",
+            sandbox=str(name),
+            **counts,
+        )
 
-        return Report(tuple(run.findings))
+        return report
 
     async def _backup(self, run: _Run) -> None:
         if self._backup_dir is None:

@@ -8,6 +8,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,9 @@ class Rig:
     runtime: SimulatedRuntime
     deps: Deps
     backups: Backups
+
+    def wait(self, seconds: float) -> None:
+        self.clock.run(asyncio.sleep(seconds))
 
 
 def rig(
@@ -517,3 +521,39 @@ def test_on_a_real_disk_a_corrupted_tar_is_refused_before_loading(
     assert not is_successful(restored)
     assert "SHA-256" in restored.failure().message
     assert r.world.tags == {}
+
+
+def test_prune_clears_a_crashed_exports_leftover_but_not_a_running_one() -> (
+    None
+):
+    r = rig()
+    r.wait(3600.0)
+    running = r.clock.run(r.backups.create()).unwrap()
+    old = f"{DIRECTORY}/.sandwarden-auth__latest_20251231T000000Z.tar.partial"
+    r.world.files[old] = b"crashed half"
+    fresh = f"{DIRECTORY}/.{os.path.basename(running.path)}.partial"
+    r.world.files[fresh] = b"someone else's export"
+
+    pruned = r.backups.prune().unwrap()
+
+    assert pruned.deleted == (os.path.basename(old),)
+    assert old not in r.world.files
+    assert fresh in r.world.files
+
+
+def test_a_name_whose_temporary_exists_is_not_taken_over() -> None:
+    r = rig()
+    r.runtime._latency["image"] = 0.0
+    at = r.clock.time() + 0.15
+    name = f"sandwarden-auth__latest_{_stamp(at)}.tar"
+    busy = f"{DIRECTORY}/.{name}.partial"
+    r.world.files[busy] = b"another process is writing this"
+
+    made = r.clock.run(r.backups.create()).unwrap()
+
+    assert os.path.basename(made.path) != name
+    assert r.world.files[busy] == b"another process is writing this"
+
+
+def _stamp(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y%m%dT%H%M%SZ")
