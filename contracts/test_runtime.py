@@ -143,12 +143,6 @@ def test_creating_a_name_that_exists_fails_as_already_exists(
     )
 
     error = again.failure()
-    if error.reason is UnavailableReason.CREATE_FAILED and (
-        "already exists" in error.detail
-    ):
-        # TODO: classify ranks "failed to create sandbox" above "already
-        # exists"; reported to the owner of classify. Remove when fixed.
-        pytest.xfail("classify reads an existing name as create_failed")
     assert error.kind is ErrorKind.ALREADY_EXISTS
 
 

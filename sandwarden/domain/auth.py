@@ -223,11 +223,24 @@ def _status_from_text(text: str) -> AuthStatus | None:
     logged_out = _NOT_LOGGED_IN.search(text) is not None or bool(
         _EXPIRED.search(login),
     )
-    claims_login = method is not None or _LOGGED_IN.search(text)
+    # Real 2.1.x CLIs answer a credential from the environment with one
+    # line naming its source: `API key: ANTHROPIC_API_KEY` or `Auth
+    # token: CLAUDE_CODE_OAUTH_TOKEN` (captured in tests/realcli).
+    key_source = fields.get("api key")
+    token_source = fields.get("auth token")
+    if method is None and key_source is not None:
+        method = "API key"
+    claims_login = (
+        method is not None
+        or token_source is not None
+        or _LOGGED_IN.search(text)
+    )
     if not (claims_login or logged_out):
         return None
 
     auth_method, plan, cloud = _method_from_text(method)
+    if auth_method is None and token_source is not None:
+        auth_method = "oauth_token"
 
     return AuthStatus(
         logged_in=not logged_out,
@@ -235,7 +248,7 @@ def _status_from_text(text: str) -> AuthStatus | None:
         api_provider=(
             fields.get("api provider") or fields.get("provider") or cloud
         ),
-        api_key_source=fields.get("api key source"),
+        api_key_source=fields.get("api key source") or key_source,
         email=fields.get("email"),
         org_name=fields.get("organization") or fields.get("org"),
         subscription_type=fields.get("subscription") or plan,

@@ -233,7 +233,10 @@ TOOL_SYMPTOMS: tuple[Symptom, ...] = (
         "plugin, or sbx)",
     ),
     _symptom(
-        r"failed to create sandbox|create/start vm|vm create failed"
+        # A taken name is wrapped as `failed to create sandbox: ... already
+        # exists`: that is `already_exists`, matched later, not a failure.
+        r"failed to create sandbox(?!.*already exists)"
+        r"|create/start vm|vm create failed"
         r"|failed to create network",
         _UNAVAILABLE,
         _R.CREATE_FAILED,

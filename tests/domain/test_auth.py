@@ -382,3 +382,29 @@ def test_the_guard_refuses_exactly_what_the_policy_names(
 
     assert refused is expected_refusal
     assert is_successful(check_billing(status, allow_api_key=True))
+
+
+def test_the_real_text_form_of_an_api_key_login_is_read_and_refused() -> None:
+    # captured from claude 2.1.142 and 2.1.332 (tests/realcli/captures)
+    status = parse_auth_status("API key: ANTHROPIC_API_KEY\n", "", 0)
+
+    read = status.unwrap()
+
+    assert read.logged_in
+    assert read.api_key_source == "ANTHROPIC_API_KEY"
+    assert not is_successful(check_billing(read, allow_api_key=False))
+
+
+def test_the_real_text_form_of_an_oauth_token_is_a_subscription_login() -> (
+    None
+):
+    text = (
+        "Anthropic base URL: http://127.0.0.1:1\n"
+        "Auth token: CLAUDE_CODE_OAUTH_TOKEN\n"
+    )
+
+    read = parse_auth_status(text, "", 0).unwrap()
+
+    assert read.logged_in
+    assert read.auth_method == "oauth_token"
+    assert is_successful(check_billing(read, allow_api_key=False))

@@ -988,3 +988,11 @@ def test_a_success_result_decides_whatever_else_was_said(
     )
 
     assert is_successful(result)
+
+
+def test_a_taken_name_wrapped_in_a_create_failure_is_already_exists() -> None:
+    stderr = b"failed to create sandbox: sandbox 'main' already exists\n"
+
+    error = classify(1, b"", stderr, Context.TOOL).failure()
+
+    assert error.kind is ErrorKind.ALREADY_EXISTS

@@ -182,12 +182,6 @@ OAUTH: AuthForm = (
     True,
     "oauth",
 )
-# TODO: remove the xfail marks when parse_auth_status (helper B) reads
-# the real --text forms "API key: <source>" and "Auth token: <variable>"
-# (both captured from 2.1.142 and 2.1.332).
-TEXT_FORM_UNREAD = pytest.mark.xfail(
-    strict=True, reason="parse_auth_status does not read this --text form"
-)
 
 
 @pytest.mark.parametrize(
@@ -197,12 +191,8 @@ TEXT_FORM_UNREAD = pytest.mark.xfail(
         pytest.param(API_KEY, True, id="api-key-json"),
         pytest.param(OAUTH, True, id="oauth-token-json"),
         pytest.param(LOGGED_OUT, False, id="logged-out-text"),
-        pytest.param(
-            API_KEY, False, id="api-key-text", marks=TEXT_FORM_UNREAD
-        ),
-        pytest.param(
-            OAUTH, False, id="oauth-token-text", marks=TEXT_FORM_UNREAD
-        ),
+        pytest.param(API_KEY, False, id="api-key-text"),
+        pytest.param(OAUTH, False, id="oauth-token-text"),
     ],
 )
 def test_auth_status_in_its_real_forms_is_understood(
