@@ -65,8 +65,6 @@ __all__ = [
 #: export or a load runs.
 Progress = Callable[[int, int | None], None]
 
-# TODO: replace with Topic.BACKUP when the journal has it.
-_TOPIC = Topic.HEAL
 # Twice a second moves a terminal bar smoothly without busy polling.
 _POLL = 0.5
 # The specification's SANDBOX_TEMPLATE_BACKUP_KEEP default.
@@ -240,7 +238,7 @@ class Backups:
                 ),
             )
         deps.note(
-            _TOPIC,
+            Topic.BACKUP,
             f"backed up template {tag} to {final}",
             template=str(tag),
             path=final,
@@ -345,7 +343,7 @@ class Backups:
             if manifest is not None
             else f"accepted {backup} without a manifest (forced)",
         )
-        deps.note(_TOPIC, steps[-1], path=backup)
+        deps.note(Topic.BACKUP, steps[-1], path=backup)
 
         loaded = await _watched(
             deps.clock,
@@ -372,7 +370,7 @@ class Backups:
                 ),
             )
         steps.append(f"loaded {', '.join(map(str, tags)) or template}")
-        deps.note(_TOPIC, steps[-1], path=backup, template=str(template))
+        deps.note(Topic.BACKUP, steps[-1], path=backup, template=str(template))
 
         removed = await deps.runtime.remove(name)
         replaced = is_successful(removed)
@@ -383,7 +381,7 @@ class Backups:
             if replaced
             else f"sandbox {name} was absent"
         )
-        deps.note(_TOPIC, steps[-1], sandbox=str(name))
+        deps.note(Topic.BACKUP, steps[-1], sandbox=str(name))
         self._prober.forget(name)
         spec = SandboxSpec(name, deps.config.workspace, template=template)
         created = await deps.runtime.create(spec)
@@ -392,7 +390,7 @@ class Backups:
         steps.append(
             f"created {name} from {template} over {deps.config.workspace}",
         )
-        deps.note(_TOPIC, steps[-1], sandbox=str(name))
+        deps.note(Topic.BACKUP, steps[-1], sandbox=str(name))
 
         health = await self._prober.probe(name, parity=False)
         if not is_successful(health):
@@ -412,7 +410,7 @@ class Backups:
         steps.append(f"{name} is logged in")
         await deps.store.set_active_sandbox(name)
         deps.note(
-            _TOPIC,
+            Topic.BACKUP,
             f"restored sandbox {name} from {backup}",
             sandbox=str(name),
             path=backup,
@@ -536,14 +534,14 @@ class Backups:
                 deleted.append(name)
             else:
                 deps.note(
-                    _TOPIC,
+                    Topic.BACKUP,
                     f"could not delete old backup {name}: "
                     f"{gone.failure().message}",
                     path=self._path(name),
                 )
         if deleted:
             deps.note(
-                _TOPIC,
+                Topic.BACKUP,
                 f"pruned {len(deleted)} old backup files, keeping "
                 f"{len(plan.keep)}",
                 directory=self._directory,

@@ -163,7 +163,7 @@ class Doctor:
             for status in CheckStatus
         }
         deps.note(
-            Topic.PROBE,
+            Topic.DOCTOR,
             f"doctor: {report.status}",
             sandbox=str(name),
             **counts,

@@ -33,10 +33,15 @@ class Topic(StrEnum):
     ALERT = "alert"
     WATCH = "watch"
     FAULT = "fault"
+    TEMPLATE = "template"
+    BACKUP = "backup"
+    DOCTOR = "doctor"
 
 
 # Topics an operator wants to see in the log without DEBUG enabled.
-_INFO_TOPICS = frozenset({Topic.HEAL, Topic.SWAP, Topic.ASK})
+_INFO_TOPICS = frozenset(
+    {Topic.HEAL, Topic.SWAP, Topic.ASK, Topic.TEMPLATE, Topic.BACKUP},
+)
 _WARNING_TOPICS = frozenset({Topic.BREAKER, Topic.ALERT})
 
 

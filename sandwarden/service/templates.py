@@ -39,8 +39,6 @@ __all__ = [
     "image_store",
 ]
 
-# TODO: replace with Topic.TEMPLATE when the journal has it.
-_TOPIC = Topic.HEAL
 
 # The scratch sandbox that copies an image on a tool without `image tag`;
 # letters and hyphens only, which every tool's naming rule accepts.
@@ -152,7 +150,7 @@ class Templates:
             return Failure(_stopped(saved.failure(), steps))
         steps.append(f"saved {name} as {latest}")
         deps.note(
-            _TOPIC,
+            Topic.TEMPLATE,
             f"saved sandbox {name} as template {latest}",
             sandbox=str(name),
             template=str(latest),
@@ -190,7 +188,7 @@ class Templates:
         if not is_successful(copied):
             return Failure(copied.failure())
         deps.note(
-            _TOPIC,
+            Topic.TEMPLATE,
             f"rolled template {move.target} back to {move.source}",
             template=str(move.target),
         )
@@ -236,7 +234,7 @@ class Templates:
             return tagged.map(lambda _: CopyMethod.TAG)
 
         self._deps.note(
-            _TOPIC,
+            Topic.TEMPLATE,
             f"{caps.tool} cannot tag images: copying {move.source} to "
             f"{move.target} through the scratch sandbox {_SCRATCH}",
             template=str(move.source),
