@@ -20,7 +20,9 @@ from returns.pipeline import is_successful
 from sandwarden.domain.breaker import BreakerPolicy, BreakerState
 from sandwarden.domain.deadlines import Limits
 from sandwarden.domain.errors import WardenError
+from sandwarden.domain.healing import HealRecord
 from sandwarden.domain.values import ImageTag
+from sandwarden.ports import Alert
 from sandwarden.scenario.spec import AskSpec, FaultSpec, Scenario
 from sandwarden.service.config import WardenConfig
 from sandwarden.service.deps import Deps
@@ -63,12 +65,20 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a scenario run saw and how the world ended."""
+    """
+    What a scenario run saw and how the world ended.
+
+    ``world``, ``heals`` and ``alerts`` are the end state itself, for
+    tests and embedders that check more than the printed summary.
+    """
 
     scenario: Scenario
     seed: int
     timeline: tuple[Entry, ...]
     summary: dict[str, object]
+    world: World | None = field(default=None, compare=False)
+    heals: tuple[HealRecord, ...] = ()
+    alerts: tuple[Alert, ...] = ()
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None) -> Outcome:
@@ -80,12 +90,14 @@ def run_scenario(scenario: Scenario, seed: int | None = None) -> Outcome:
     entries: list[Entry] = []
     journal = Journal()
     journal.subscribers.append(_collector(entries))
+    store = InMemoryStateStore(clock)
+    alerts = RecordingAlerts(world, clock)
     deps = Deps(
         runtime=runtime,
         clock=clock,
-        store=InMemoryStateStore(clock),
+        store=store,
         host=SimulatedHost(world),
-        alerts=RecordingAlerts(world, clock),
+        alerts=alerts,
         journal=journal,
         config=_config(scenario),
     )
@@ -93,12 +105,17 @@ def run_scenario(scenario: Scenario, seed: int | None = None) -> Outcome:
     rehearsal = _Rehearsal(scenario, services, runtime, world, entries)
 
     clock.run(rehearsal.run())
+    summary = clock.run(rehearsal.summary())
+    heals = clock.run(store.heal_history(10_000)).value_or(())
 
     return Outcome(
         scenario=scenario,
         seed=seed,
         timeline=tuple(entries),
-        summary=clock.run(rehearsal.summary()),
+        summary=summary,
+        world=world,
+        heals=heals,
+        alerts=tuple(alerts.alerts),
     )
 
 
