@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from returns.pipeline import is_successful
+
+from sandwarden.domain.deadlines import Limits
+from sandwarden.domain.errors import ErrorKind
+from sandwarden.domain.sandbox import Stream
+from sandwarden.simulator.inside import plan_inside
+from sandwarden.simulator.scripts import Script, Step
+from sandwarden.simulator.world import Behaviour, Login, LoginMethod, Plan
+from tests.service.simrig import HEAL, PRIMARY, rig
+
+
+def prompt_runs(events: list[str], sandbox: str) -> list[str]:
+    prefix = f"exec {sandbox} run "
+    return [w for w in events if w.startswith(prefix) and ": claude -p" in w]
+
+
+def test_a_turn_answers_and_shows_live_text_once() -> None:
+    r = rig()
+    pieces: list[str] = []
+
+    reply = r.run(r.services.asker.ask("hello there", on_text=pieces.append))
+
+    assert reply.unwrap().text == "You said: hello there"
+    assert "".join(pieces) == "You said: hello there"
+    assert reply.unwrap().notes == ()
+
+
+def test_a_conversation_resumes_its_session() -> None:
+    r = rig()
+
+    async def two_turns() -> tuple[str, str, int]:
+        asker = r.services.asker
+        first = (await asker.ask("word is FIG", conversation="c")).unwrap()
+        second = (await asker.ask("which word?", conversation="c")).unwrap()
+        stored = (await r.store.conversation("c")).unwrap()
+        assert stored is not None
+        assert stored.session_id.value == second.session_id
+        return first.session_id or "", second.text, stored.turns
+
+    first_session, text, turns = r.run(two_turns())
+
+    assert "Earlier in this conversation: word is FIG" in text
+    assert turns == 2
+    assert first_session in r.world.sandboxes[PRIMARY.value].sessions
+
+
+def test_a_lost_session_starts_a_new_conversation_and_says_why() -> None:
+    r = rig()
+
+    async def scenario() -> tuple[str, tuple[str, ...], str | None]:
+        asker = r.services.asker
+        first = (await asker.ask("word is FIG", conversation="c")).unwrap()
+        r.world.sandboxes[PRIMARY.value].sessions.clear()
+        second = (await asker.ask("which word?", conversation="c")).unwrap()
+        return first.session_id or "", second.notes, second.session_id
+
+    lost, notes, new = r.run(scenario())
+
+    assert len(notes) == 1
+    assert f"session {lost} was not found" in notes[0]
+    assert new is not None
+    assert new != lost
+    assert any(lost in m for m in r.messages("conversation"))
+
+
+def test_a_missing_sandbox_is_healed_and_the_turn_retried() -> None:
+    r = rig()
+    del r.world.sandboxes[PRIMARY.value]
+
+    reply = r.run(r.services.asker.ask("hello"))
+
+    assert reply.unwrap().text == "You said: hello"
+    assert reply.unwrap().notes[0].startswith("healed after sandbox_")
+    assert r.run(r.store.active_sandbox()).unwrap() == HEAL
+
+
+def test_a_turn_heals_and_retries_only_once() -> None:
+    r = rig(prompt_limits=Limits(3600.0, 60.0))
+    r.world.default_plan = Plan(Behaviour.HANG)
+
+    reply = r.run(r.services.asker.ask("hello"))
+
+    assert reply.failure().kind is ErrorKind.STALLED
+    heals = r.run(r.store.heal_history(10)).unwrap()
+    assert len(heals) == 1
+    events = [e.what for e in r.world.events]
+    assert len(prompt_runs(events, PRIMARY.value)) == 1
+    assert len(prompt_runs(events, HEAL.value)) == 1
+
+
+def test_a_stall_is_stopped_by_the_inactivity_timeout() -> None:
+    r = rig(self_heal=False, prompt_limits=Limits(3600.0, 60.0))
+    r.world.sandboxes[PRIMARY.value].plans.append(Plan(Behaviour.STALL))
+
+    async def timed() -> tuple[ErrorKind, float]:
+        started = r.clock.monotonic()
+        reply = await r.services.asker.ask("hello")
+        return reply.failure().kind, r.clock.monotonic() - started
+
+    kind, took = r.run(timed())
+
+    assert kind is ErrorKind.STALLED
+    assert 60.0 <= took < 70.0
+
+
+def test_a_long_run_is_stopped_by_the_hard_timeout() -> None:
+    r = rig(self_heal=False, prompt_limits=Limits(30.0, 600.0))
+    r.world.sandboxes[PRIMARY.value].plans.append(
+        Plan(Behaviour.SLOW_DRIP, pace=1.0),
+    )
+
+    reply = r.run(r.services.asker.ask("tell me a long story " * 20))
+
+    assert reply.failure().kind is ErrorKind.TIMEOUT
+
+
+def test_turns_of_one_conversation_never_overlap() -> None:
+    r = rig()
+    r.world.default_plan = Plan(Behaviour.SLOW_DRIP, pace=0.5)
+
+    async def concurrently() -> list[str]:
+        asker = r.services.asker
+        replies = await asyncio.gather(
+            asker.ask("word is FIG", conversation="c"),
+            asker.ask("which word?", conversation="c"),
+            asker.ask("unrelated", conversation="d"),
+        )
+        return [reply.unwrap().text for reply in replies]
+
+    texts = r.run(concurrently())
+
+    # the second turn waited for the first, so it resumed its session
+    assert "Earlier in this conversation: word is FIG" in texts[1]
+    assert "Earlier" not in texts[2]
+    starts = {
+        e.what.split(" run ")[1].split(":")[0]: e.at
+        for e in r.world.events
+        if ": claude -p" in e.what
+    }
+    ends = {
+        e.what.split(" run ")[1].split(" ")[0]: e.at
+        for e in r.world.events
+        if e.what.endswith("ended: exit 0") and " run " in e.what
+    }
+    runs = sorted((starts[m], ends[m]) for m in starts)
+    # the other conversation's turn ran alongside the first
+    assert runs[1][0] < runs[0][1]
+
+
+def test_the_billing_guard_on_the_init_event_stops_the_run() -> None:
+    r = rig(probe_cache=3600.0)
+
+    async def scenario() -> ErrorKind:
+        asker = r.services.asker
+        (await asker.ask("hello")).unwrap()
+        # the cached probe still trusts the sandbox: only the run's init
+        # event can tell
+        r.world.sandboxes[PRIMARY.value].login = Login(LoginMethod.API_KEY)
+        reply = await asker.ask("bill me")
+        return reply.failure().kind
+
+    kind = r.run(scenario())
+
+    assert kind is ErrorKind.BILLING_GUARD
+    results = [
+        e.what for e in r.world.events if e.what.endswith("ended: exit 0")
+    ]
+    runs = prompt_runs([e.what for e in r.world.events], PRIMARY.value)
+    # the second run never reached its result: it was stopped
+    assert len(runs) == 2
+    assert len([w for w in results if runs[1].split(":")[0] in w]) == 0
+
+
+def _dead_login_script() -> Script:
+    def line(obj: dict[str, object]) -> bytes:
+        return json.dumps(obj).encode() + b"\n"
+
+    init = line(
+        {
+            "type": "system",
+            "subtype": "init",
+            "session_id": "s1",
+            "apiKeySource": "none",
+            "model": "m",
+            "cwd": "/srv/app",
+        },
+    )
+    retry = line(
+        {
+            "type": "system",
+            "subtype": "api_retry",
+            "session_id": "s1",
+            "attempt": 1,
+            "max_retries": 10,
+            "retry_delay_ms": 600000,
+            "error_status": 401,
+            "error": "authentication_failed",
+        },
+    )
+    return Script(
+        (Step(0.1, Stream.STDOUT, init), Step(0.5, Stream.STDOUT, retry)),
+        None,
+    )
+
+
+def test_a_dead_login_api_retry_stops_the_run_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r = rig(self_heal=False)
+
+    def plan(*args: object, **kwargs: object) -> Script:
+        command = args[2]
+        assert isinstance(command, list)
+        if "-p" in command:
+            return _dead_login_script()
+        return plan_inside(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("sandwarden.simulator.runtime.plan_inside", plan)
+
+    async def timed() -> tuple[ErrorKind, float]:
+        started = r.clock.monotonic()
+        reply = await r.services.asker.ask("hello")
+        return reply.failure().kind, r.clock.monotonic() - started
+
+    kind, took = r.run(timed())
+
+    assert kind is ErrorKind.AUTH
+    # stopped at the retry notice, not after the ten-minute retry delay
+    assert took < 5.0
+
+
+def test_an_empty_prompt_is_refused_before_anything_runs() -> None:
+    r = rig()
+
+    reply = r.run(r.services.asker.ask("  \n"))
+
+    assert reply.failure().kind is ErrorKind.INVALID_INPUT
+    assert r.world.events == []
+
+
+def test_a_usage_limit_is_not_healed_and_keeps_the_conversation() -> None:
+    r = rig()
+
+    async def scenario() -> tuple[ErrorKind, bool]:
+        asker = r.services.asker
+        (await asker.ask("word is FIG", conversation="c")).unwrap()
+        r.world.sandboxes[PRIMARY.value].plans.append(
+            Plan(Behaviour.USAGE_LIMIT),
+        )
+        failed = await asker.ask("report", conversation="c")
+        kept = await r.store.conversation("c")
+        return failed.failure().kind, kept.unwrap() is not None
+
+    kind, kept = r.run(scenario())
+
+    assert kind is ErrorKind.USAGE_LIMIT
+    assert kept
+    assert r.run(r.store.heal_history(10)).unwrap() == ()
+    assert is_successful(r.run(r.store.conversation("c")))
