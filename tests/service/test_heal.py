@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import asyncio
+
+from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
+from sandwarden.domain.healplan import HealOutcome
+from sandwarden.simulator.world import Login, LoginMethod
+from tests.service.simrig import HEAL, PRIMARY, add_sandbox, rig
+
+GONE = WardenError.unavailable(UnavailableReason.NOT_FOUND, "gone")
+LOGGED_OUT = WardenError(ErrorKind.AUTH, "not logged in")
+
+
+def test_a_healthy_heal_sandbox_is_reused() -> None:
+    r = rig()
+    add_sandbox(r.world, HEAL.value)
+
+    report = r.run(r.services.healer.heal(GONE)).unwrap()
+
+    assert report.outcome is HealOutcome.HEALED
+    assert report.steps == ("reuse heal sandbox bot-heal: healthy",)
+    assert r.run(r.store.active_sandbox()).unwrap() == HEAL
+
+
+def test_the_heal_sandbox_is_created_from_the_template() -> None:
+    r = rig()
+
+    report = r.run(r.services.healer.heal(LOGGED_OUT)).unwrap()
+
+    assert report.usable
+    assert report.swapped
+    assert r.world.sandboxes[HEAL.value].template == "bot-auth:latest"
+    assert "active sandbox is now bot-heal (was bot)" in r.messages("swap")
+
+
+def test_without_the_image_store_a_healthy_sandbox_is_adopted() -> None:
+    r = rig()
+    r.world.image_store_up = False
+    add_sandbox(r.world, "elsewhere", workspace="/srv/other")
+    add_sandbox(r.world, "spare")
+
+    report = r.run(r.services.healer.heal(LOGGED_OUT)).unwrap()
+
+    assert report.sandbox is not None
+    assert report.sandbox.value == "spare"
+    assert any("image store unreachable" in s for s in report.steps)
+    assert any("elsewhere (workspace /srv/other)" in s for s in report.steps)
+    # every entry of the plan is noted, not only the last of a step
+    assert all(step in r.messages("heal") for step in report.steps)
+
+
+def test_an_api_key_sandbox_is_never_adopted() -> None:
+    r = rig(template=False)
+    add_sandbox(r.world, "keyed", login=Login(LoginMethod.API_KEY))
+    del r.world.sandboxes[PRIMARY.value]
+
+    report = r.run(r.services.healer.heal(GONE)).unwrap()
+
+    assert report.outcome is HealOutcome.NEEDS_LOGIN
+    assert report.sandbox == HEAL
+    assert any(
+        "adopt keyed: unhealthy, billing_guard" in s for s in report.steps
+    )
+    codes = [alert.code for alert in r.alerts.alerts]
+    assert codes == ["login_needed"]
+    assert "bot-heal" in (r.alerts.alerts[0].action or "")
+
+
+def test_an_ineligible_failure_is_refused_without_a_heal() -> None:
+    r = rig()
+
+    refused = r.run(
+        r.services.healer.heal(WardenError(ErrorKind.USAGE_LIMIT, "limit")),
+    )
+
+    assert refused.failure().kind is ErrorKind.USAGE_LIMIT
+    assert "not healed" in refused.failure().message
+    assert r.run(r.store.heal_history(10)).unwrap() == ()
+
+
+def test_three_failed_heals_open_the_breaker_and_alert_once() -> None:
+    r = rig()
+    r.world.daemon_up = False
+
+    async def heals() -> list[str]:
+        results = []
+        for _ in range(4):
+            result = await r.services.healer.heal(GONE)
+            results.append("ran" if result.value_or(None) else "refused")
+            await r.clock.sleep(60)
+        return results
+
+    results = r.run(heals())
+
+    assert results == ["ran", "ran", "ran", "refused"]
+    codes = [alert.code for alert in r.alerts.alerts]
+    assert codes.count("breaker_open") == 1
+
+
+def test_a_sandbox_that_breaks_soon_after_its_heal_counts_as_failed() -> None:
+    r = rig()
+
+    async def flap() -> list[bool]:
+        allowed = []
+        for _ in range(4):
+            result = await r.services.healer.heal(LOGGED_OUT)
+            allowed.append(result.value_or(None) is not None)
+            await r.clock.sleep(120)
+        return allowed
+
+    allowed = r.run(flap())
+
+    heals = r.run(r.store.heal_history(10)).unwrap()
+    assert all(h.succeeded for h in heals)
+    # heals 2, 3 and 4 each report the previous one broke: the third
+    # breakage opens the breaker and refuses the fourth heal
+    assert allowed == [True, True, True, False]
+
+
+def test_after_the_window_one_trial_heal_is_allowed() -> None:
+    r = rig()
+    r.world.daemon_up = False
+
+    async def scenario() -> bool:
+        for _ in range(3):
+            await r.services.healer.heal(GONE)
+        r.world.daemon_up = True
+        await r.clock.sleep(16 * 60)
+        trial = await r.services.healer.heal(GONE)
+        return trial.unwrap().usable
+
+    assert r.run(scenario())
+    assert "breaker closed" in r.messages("breaker")
+
+
+def test_two_healers_over_one_store_heal_once() -> None:
+    r = rig()
+    other = r.twin()
+
+    async def both() -> tuple[bool, bool]:
+        first, second = await asyncio.gather(
+            r.services.healer.heal(LOGGED_OUT),
+            other.healer.heal(LOGGED_OUT),
+        )
+        return (
+            first.unwrap().by_other_process,
+            second.unwrap().by_other_process,
+        )
+
+    by_other = r.run(both())
+
+    assert sorted(by_other) == [False, True]
+    assert len(r.run(r.store.heal_history(10)).unwrap()) == 1
+    assert any("another process healed" in m for m in r.messages("heal"))

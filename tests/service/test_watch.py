@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sandwarden.domain.watchdog import Action
+from sandwarden.simulator.world import Login, LoginMethod
+from tests.service.simrig import HEAL, PRIMARY, rig
+
+
+def test_a_healthy_sandbox_is_left_alone() -> None:
+    r = rig()
+
+    report = r.run(r.services.watchdog.check())
+
+    assert report.decision.action is Action.NOTHING
+    assert r.run(r.store.heal_history(10)).unwrap() == ()
+
+
+def test_an_expired_login_is_healed_and_swapped() -> None:
+    r = rig()
+    r.world.sandboxes[PRIMARY.value].login = Login(LoginMethod.NONE)
+
+    report = r.run(r.services.watchdog.check())
+
+    assert report.decision.action is Action.HEAL
+    assert r.run(r.store.active_sandbox()).unwrap() == HEAL
+
+
+def test_the_loop_survives_an_exception_in_a_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r = rig(watchdog_interval=60.0)
+    prober = r.services.prober
+    real = prober.probe
+    calls = 0
+
+    async def flaky(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prober, "probe", flaky)
+
+    done = r.run(r.services.watchdog.run(checks=3))
+
+    assert done == 3
+    assert calls == 3
+
+
+def test_the_loop_stops_when_the_event_is_set() -> None:
+    r = rig(watchdog_interval=300.0)
+
+    async def scenario() -> tuple[int, float]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(r.services.watchdog.run(stop=stop))
+        await r.clock.sleep(1000)
+        stop.set()
+        done = await task
+        return done, r.clock.monotonic()
+
+    done, now = r.run(scenario())
+
+    # checks at about 0, 300, 600 and 900 s; the stop ends the wait at
+    # once instead of sleeping until the next check
+    assert done == 4
+    assert now == pytest.approx(1000, abs=1)
