@@ -23,11 +23,24 @@ from sandwarden.domain.healing import HealRecord
 from sandwarden.domain.parity import Parity
 from sandwarden.domain.reply import Reply
 from sandwarden.domain.values import SandboxName
+from sandwarden.service.backups import (
+    Backup,
+    CreatedBackup,
+    Progress,
+    Pruned,
+    Restored,
+)
 from sandwarden.service.config import WardenConfig
+from sandwarden.service.doctor import Report
 from sandwarden.service.heal import HealReport
 from sandwarden.service.journal import Note
 from sandwarden.service.probe import Health
 from sandwarden.service.services import Services
+from sandwarden.service.templates import (
+    RolledBack,
+    SavedTemplate,
+    TemplateState,
+)
 
 __all__ = ["Status", "SyncWarden", "Warden"]
 
@@ -125,6 +138,83 @@ class Warden:
 
         return await self._services.prober.parity(active)
 
+    async def save_template(
+        self,
+        sandbox: SandboxName | None = None,
+    ) -> Result[SavedTemplate, WardenError]:
+        """
+        Save the active sandbox (or ``sandbox``) as the template.
+
+        The current template is kept as ``prev`` first; a sandbox that
+        does not probe healthy is refused.
+        """
+        return await self._services.templates.save(sandbox)
+
+    async def rollback_template(self) -> Result[RolledBack, WardenError]:
+        """Point the template back at the one it replaced (``prev``)."""
+        return await self._services.templates.rollback()
+
+    async def templates(self) -> Result[TemplateState, WardenError]:
+        """Which of the template's ``latest`` and ``prev`` tags exist."""
+        return await self._services.templates.state()
+
+    async def backup(
+        self,
+        *,
+        save: bool = False,
+        progress: Progress | None = None,
+    ) -> Result[CreatedBackup, WardenError]:
+        """
+        Export the template to a verified, timestamped tar file.
+
+        ``save`` saves the active sandbox as the template first;
+        ``progress`` receives bytes done and bytes in all while the
+        export runs.
+        """
+        return await self._services.backups.create(
+            save=save,
+            progress=progress,
+        )
+
+    async def backups(
+        self,
+        *,
+        verify: bool = False,
+    ) -> Result[tuple[Backup, ...], WardenError]:
+        """The backups, newest first; ``verify`` checks every digest."""
+        return await self._services.backups.list(verify=verify)
+
+    async def prune_backups(self) -> Result[Pruned, WardenError]:
+        """Delete all but the newest backups the settings keep."""
+        return self._services.backups.prune()
+
+    async def restore(
+        self,
+        path: str | None = None,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> Result[Restored, WardenError]:
+        """
+        Rebuild the sandbox from a backup (default: the latest one).
+
+        The file is checked against its manifest before it is loaded;
+        ``force`` accepts a file without a manifest.
+        """
+        return await self._services.backups.restore(
+            path,
+            force=force,
+            progress=progress,
+        )
+
+    async def doctor(self) -> Report:
+        """
+        Check the tool, the daemon, the sandbox, the login and the backups.
+
+        Never fails: every problem is a finding with its fix.
+        """
+        return await self._services.doctor.diagnose()
+
     async def status(self) -> Result[Status, WardenError]:
         """The active sandbox, the breaker's state and the last heals."""
         deps = self._services.deps
@@ -214,6 +304,58 @@ class SyncWarden:
     def parity(self) -> Parity:
         """Compare HEADs; see ``Warden.parity``."""
         return self._run(self._warden.parity())
+
+    def save_template(
+        self,
+        sandbox: SandboxName | None = None,
+    ) -> Result[SavedTemplate, WardenError]:
+        """Save the template; see ``Warden.save_template``."""
+        return self._run(self._warden.save_template(sandbox))
+
+    def rollback_template(self) -> Result[RolledBack, WardenError]:
+        """Roll the template back; see ``Warden.rollback_template``."""
+        return self._run(self._warden.rollback_template())
+
+    def templates(self) -> Result[TemplateState, WardenError]:
+        """The template's tags; see ``Warden.templates``."""
+        return self._run(self._warden.templates())
+
+    def backup(
+        self,
+        *,
+        save: bool = False,
+        progress: Progress | None = None,
+    ) -> Result[CreatedBackup, WardenError]:
+        """Back the template up; see ``Warden.backup``."""
+        return self._run(self._warden.backup(save=save, progress=progress))
+
+    def backups(
+        self,
+        *,
+        verify: bool = False,
+    ) -> Result[tuple[Backup, ...], WardenError]:
+        """The backups, newest first; see ``Warden.backups``."""
+        return self._run(self._warden.backups(verify=verify))
+
+    def prune_backups(self) -> Result[Pruned, WardenError]:
+        """Rotate the backups; see ``Warden.prune_backups``."""
+        return self._run(self._warden.prune_backups())
+
+    def restore(
+        self,
+        path: str | None = None,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> Result[Restored, WardenError]:
+        """Restore from a backup; see ``Warden.restore``."""
+        return self._run(
+            self._warden.restore(path, force=force, progress=progress),
+        )
+
+    def doctor(self) -> Report:
+        """Diagnose; see ``Warden.doctor``."""
+        return self._run(self._warden.doctor())
 
     def status(self) -> Result[Status, WardenError]:
         """Where the warden stands; see ``Warden.status``."""

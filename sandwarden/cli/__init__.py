@@ -14,10 +14,26 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
+from sandwarden.cli.common import EXIT_CODES_HELP
+
 __all__ = ["main"]
 
 # Modules of this package that each add one subcommand, in help order.
-_SUBCOMMANDS: tuple[str, ...] = ("transcript", "config", "simulate")
+_SUBCOMMANDS: tuple[str, ...] = (
+    "login",
+    "ask",
+    "status",
+    "doctor",
+    "heal",
+    "watch",
+    "template",
+    "backup",
+    "restore",
+    "parity",
+    "config",
+    "simulate",
+    "transcript",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -30,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Keep Claude Code authenticated and healthy in a Docker "
             "sandbox, and run prompts in it unattended."
         ),
+        epilog=(
+            f"{EXIT_CODES_HELP}\n\n`config`, `simulate` and `transcript` "
+            "keep their own codes; see their --help."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMANDS:

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sandwarden.simulator.fakes import FakeTools
+from sandwarden.simulator.world import Behaviour, LoginMethod, Plan, World
+from tests.cli.warden_cli import (
+    change_world,
+    isolate,
+    real_environment,
+    run_json,
+    sandwarden,
+    sandwarden_process,
+)
+
+REPLY_KEYS = {
+    "ok",
+    "text",
+    "session_id",
+    "conversation",
+    "outcome",
+    "error_kind",
+    "cost_usd",
+    "turns",
+    "duration_ms",
+    "model",
+    "usage",
+    "notes",
+}
+ERROR_KEYS = {"kind", "reason", "message", "detail", "exit_code"}
+
+
+@pytest.fixture(autouse=True)
+def workspace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    return isolate(monkeypatch, tmp_path)
+
+
+def queue(plan: Plan) -> Callable[[World], None]:
+    def change(world: World) -> None:
+        world.sandboxes["sandwarden"].plans.append(plan)
+
+    return change
+
+
+def test_ask_streams_the_answer_to_stdout_and_ends_the_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = sandwarden("ask", "hello there")
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out == "You said: hello there\n"
+
+
+def test_ask_json_prints_the_final_reply_as_one_object(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, reply = run_json(capsys, "ask", "hi", "--conversation", "chat-1")
+
+    assert code == 0
+    assert set(reply) == REPLY_KEYS
+    assert reply["ok"] is True
+    assert reply["text"] == "You said: hi"
+    assert reply["conversation"] == "chat-1"
+    assert reply["outcome"] == "success"
+    assert reply["error_kind"] is None
+    assert reply["turns"] == 1
+    assert reply["session_id"]
+
+
+def test_ask_reads_the_prompt_from_stdin_for_a_dash(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("from a pipe"))
+
+    code = sandwarden("ask", "-")
+
+    assert code == 0
+    assert capsys.readouterr().out == "You said: from a pipe\n"
+
+
+def test_an_empty_prompt_is_bad_usage(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("  \n"))
+
+    code, answer = run_json(capsys, "ask")
+
+    assert code == 2
+    assert answer["ok"] is False
+    assert set(answer["error"]) == ERROR_KEYS
+    assert answer["error"]["kind"] == "invalid_input"
+
+
+def test_a_logged_out_sandbox_without_self_heal_needs_a_human(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def log_out(world: World) -> None:
+        world.sandboxes["sandwarden"].login.method = LoginMethod.NONE
+
+    change_world(monkeypatch, log_out)
+
+    code = sandwarden("ask", "hi", "--no-self-heal")
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "sandwarden: auth: " in err
+
+
+def test_a_usage_limit_exits_seven_with_the_kind(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    change_world(monkeypatch, queue(Plan(Behaviour.USAGE_LIMIT)))
+
+    code, answer = run_json(capsys, "ask", "hi")
+
+    assert code == 7
+    assert answer["error"]["kind"] == "usage_limit"
+    assert answer["error"]["exit_code"] == 7
+
+
+def test_a_stalled_run_exits_five(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    change_world(monkeypatch, queue(Plan(Behaviour.STALL)))
+
+    code, answer = run_json(
+        capsys,
+        "ask",
+        "hi",
+        "--set",
+        "prompt_inactivity_timeout_ms=2000",
+        "--no-self-heal",
+    )
+
+    assert code == 5
+    assert answer["error"]["kind"] == "stalled"
+
+
+def test_a_heal_on_the_way_is_a_note_on_stderr_and_in_the_reply(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    change_world(monkeypatch, queue(Plan(Behaviour.STALL)))
+
+    code = sandwarden(
+        "ask",
+        "hi",
+        "--set",
+        "prompt_inactivity_timeout_ms=2000",
+    )
+
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out == "You said: hi\n"
+    assert "sandwarden: note: healed after stalled" in captured.err
+
+
+def test_ask_against_the_fake_docker_answers_in_a_real_process(
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
+    tools.add_sandbox("sandwarden", workspace)
+    environment = real_environment(tools, tmp_path)
+
+    done = sandwarden_process(
+        environment,
+        workspace,
+        "ask",
+        "--json",
+        "--log-level",
+        "warning",
+        stdin="over a pipe",
+    )
+
+    answer = json.loads(done.stdout)
+    assert done.returncode == 0, done.stderr
+    assert answer["outcome"] == "success"
+    assert "over a pipe" in answer["text"]
+
+
+def test_ask_with_the_daemon_down_exits_four_in_a_real_process(
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
+    tools.add_sandbox("sandwarden", workspace)
+    tools.set_daemon(up=False)
+    environment = real_environment(tools, tmp_path)
+
+    done = sandwarden_process(
+        environment,
+        workspace,
+        "ask",
+        "hi",
+        "--no-self-heal",
+    )
+
+    assert done.returncode == 4
+    assert "sandbox_unavailable (daemon_down)" in done.stderr
+    assert done.stdout == ""
