@@ -32,6 +32,7 @@ from sandwarden.domain.breaker import (
     BreakerUpdate,
 )
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
+from sandwarden.domain.healing import HealRecord
 from sandwarden.domain.healplan import (
     HealOutcome,
     HealPlan,
@@ -341,6 +342,7 @@ class Healer:
             update = policy.record_failure(state, ended)
         self._apply(update)
         await deps.store.save_breaker(update.state)
+        previous = await self._last_heal()
         await deps.store.record_heal(plan.record(started, ended))
         summary = _summary(plan)
         deps.note(
@@ -349,7 +351,16 @@ class Healer:
             outcome=None if plan.outcome is None else str(plan.outcome),
             sandbox=None if target is None else str(target),
         )
-        self._alert_if_needed(plan)
+        # An operator is paged when healing starts to fail, not at every
+        # failed attempt after that: the breaker's alert covers a streak.
+        if previous is None or previous.succeeded:
+            self._alert_if_needed(plan)
+        elif not plan.succeeded:
+            deps.note(
+                Topic.HEAL,
+                "still failing; the operator was alerted at the first "
+                "failed heal",
+            )
 
         return HealReport(
             sandbox=target,
@@ -359,6 +370,13 @@ class Healer:
             steps=plan.sentences(),
             summary=summary,
         )
+
+    async def _last_heal(self) -> HealRecord | None:
+        history = await self._deps.store.heal_history(1)
+        if not is_successful(history) or not history.unwrap():
+            return None
+
+        return history.unwrap()[-1]
 
     def _apply(self, update: BreakerUpdate) -> BreakerState:
         """Note and alert on what an update changed; return its state."""

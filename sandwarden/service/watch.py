@@ -151,7 +151,10 @@ class Watchdog:
                         f"heal refused: {healed.failure().message}",
                     )
             case Action.ALERT_ONLY:
-                if decision.notify:
+                # The heal that left a sandbox awaiting a login has paged
+                # the operator already, naming the command to run.
+                waiting = decision.state.alerted == "awaiting_login"
+                if decision.notify and not waiting:
                     deps.alert(
                         Alert(
                             AlertLevel.ERROR,
