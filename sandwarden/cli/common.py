@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
 import textwrap
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum, unique
@@ -47,10 +48,10 @@ __all__ = [
     "Session",
     "add_command",
     "add_group",
-    "configure_logging",
     "error_json",
     "exit_code",
     "load",
+    "logging_to_stderr",
     "progress_meter",
     "run_with_warden",
     "utc",
@@ -297,20 +298,33 @@ def run_with_warden(
     work: Work,
     *,
     virtual_time: bool = True,
+    journal_logs: bool = True,
 ) -> int:
     """
     Load the settings, build the warden, run ``work``, close the warden.
 
     ``virtual_time`` lets the simulator run on virtual time; a command
     that should wait in real time on it (an endless watch) says no.
-    Ctrl-C cancels the work (its runs are stopped and cleaned up) and
-    exits as ``cancelled``.
+    ``journal_logs`` off keeps the journal's notes out of the log, for
+    a command that prints them itself. Ctrl-C cancels the work (its runs
+    are stopped and cleaned up) and exits as ``cancelled``.
     """
     output = Output.current(json=bool(getattr(args, "json", False)))
-    loaded = load(args, output)
-    if loaded is None:
+    settings = load(args, output)
+    if settings is None:
         return int(Exit.USAGE)
-    settings = loaded
+
+    with logging_to_stderr(settings.log_level, journal=journal_logs):
+        return _run(settings, output, work, virtual_time=virtual_time)
+
+
+def _run(
+    settings: Settings,
+    output: Output,
+    work: Work,
+    *,
+    virtual_time: bool,
+) -> int:
     simulated = settings.runtime is Runtime.SIM and virtual_time
     clock = VirtualClock() if simulated else None
     built = bootstrap(settings, clock=clock)
@@ -337,13 +351,12 @@ def run_with_warden(
 
 
 def load(args: argparse.Namespace, output: Output) -> Settings | None:
-    """The settings of ``args``, with logging set up; None after a report."""
+    """The settings of ``args``; None after reporting why not."""
     loaded = settings_from_args(args, os.environ)
     if not is_successful(loaded):
         output.fail(loaded.failure())
         return None
     settings = loaded.unwrap()
-    configure_logging(settings.log_level)
     for warning in settings.warnings:
         output.note(f"warning: {warning}")
 
@@ -361,25 +374,32 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
-def configure_logging(level: LogLevel, *, journal: bool = True) -> None:
+@contextlib.contextmanager
+def logging_to_stderr(
+    level: LogLevel,
+    *,
+    journal: bool = True,
+) -> Iterator[None]:
     """
-    Log the library's records to stderr at ``level``.
+    Log the library's records to stderr at ``level`` while inside.
 
-    ``journal`` off leaves out the journal's notes below WARNING, for a
-    command that prints the journal itself. Called again (a second
-    command in one process), it replaces the handler it added before
-    rather than adding another.
+    ``journal`` off leaves out the journal's notes below WARNING. On
+    leaving, the logger is as it was: a program that runs commands in
+    its own process (tests, a shell) keeps its logging.
     """
     logger = logging.getLogger(_LOGGER)
-    for handler in list(logger.handlers):
-        if isinstance(handler, _StderrHandler):
-            logger.removeHandler(handler)
     handler = _StderrHandler()
     handler.setFormatter(_Formatter())
     if not journal:
         handler.addFilter(_without_journal)
+    previous = logger.level
     logger.addHandler(handler)
     logger.setLevel(getattr(logging, level.value.upper()))
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 def _without_journal(record: logging.LogRecord) -> bool:

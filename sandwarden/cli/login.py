@@ -25,6 +25,7 @@ from sandwarden.cli.common import (
     Session,
     add_command,
     load,
+    logging_to_stderr,
     run_with_warden,
 )
 from sandwarden.cli.status import health_json, health_line
@@ -102,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         "complete /login in the browser window Claude opens, then leave "
         "Claude with /exit",
     )
-    ran = run_login(login, env=os.environ)
+    with logging_to_stderr(settings.log_level):
+        ran = run_login(login, env=os.environ)
     if not is_successful(ran):
         return output.fail(ran.failure())
     if ran.unwrap() != 0:

@@ -19,7 +19,6 @@ from typing import Any
 from sandwarden.cli.common import (
     Session,
     add_command,
-    configure_logging,
     run_with_warden,
     utc,
 )
@@ -59,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         args,
         lambda session: _watch(session, args.checks),
         virtual_time=args.checks is not None,
+        # The notes are printed as they come; the log would repeat them.
+        journal_logs=False,
     )
 
 
@@ -71,8 +72,6 @@ async def _watch(session: Session, checks: int | None) -> int:
             "false); not watching",
         )
         return output.emit({"checks": 0, "enabled": False})
-    # The notes are printed below; the log would say them twice.
-    configure_logging(settings.log_level, journal=False)
     session.warden.subscribe(lambda note: _print_note(session, note))
     stop = asyncio.Event()
     _stop_on_signals(stop)
