@@ -28,9 +28,22 @@ from sandwarden.domain.values import (
     Workspace,
 )
 from sandwarden.ports import Alert, AlertLevel
+from sandwarden.service.backups import (
+    Backup,
+    CreatedBackup,
+    Pruned,
+    Restored,
+)
+from sandwarden.service.doctor import CheckStatus, Finding
+from sandwarden.service.doctor import Report as DoctorReport
 from sandwarden.service.heal import HealReport
 from sandwarden.service.journal import Note, Topic
 from sandwarden.service.probe import Health
+from sandwarden.service.templates import (
+    RolledBack,
+    SavedTemplate,
+    TemplateState,
+)
 from sandwarden.settings import Settings, load_settings
 from sandwarden.warden import Status, SyncWarden, Warden
 
@@ -40,9 +53,14 @@ __all__ = [
     "Alert",
     "AlertLevel",
     "AuthStatus",
+    "Backup",
     "CallbackAlerts",
+    "CheckStatus",
+    "CreatedBackup",
     "DockerSandboxCli",
+    "DoctorReport",
     "ErrorKind",
+    "Finding",
     "HealReport",
     "Health",
     "ImageTag",
@@ -51,13 +69,18 @@ __all__ = [
     "Outcome",
     "Parity",
     "ParityVerdict",
+    "Pruned",
     "Reply",
+    "Restored",
+    "RolledBack",
     "SandboxName",
+    "SavedTemplate",
     "SbxCli",
     "SessionId",
     "Settings",
     "Status",
     "SyncWarden",
+    "TemplateState",
     "Topic",
     "UnavailableReason",
     "Warden",
