@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
-from sandwarden.cli.common import EXIT_CODES_HELP
+from sandwarden.cli.common import EXIT_CODES_HELP, HelpFormatter
 
 __all__ = ["main"]
 
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"{EXIT_CODES_HELP}\n\n`config`, `simulate` and `transcript` "
             "keep their own codes; see their --help."
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMANDS:

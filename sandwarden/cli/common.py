@@ -44,6 +44,7 @@ from sandwarden.warden import Warden
 __all__ = [
     "EXIT_CODES_HELP",
     "Exit",
+    "HelpFormatter",
     "Output",
     "Session",
     "add_command",
@@ -157,6 +158,16 @@ def _exit_codes_help() -> str:
 EXIT_CODES_HELP = _exit_codes_help()
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps paragraphs of prose; keeps text laid out in lines (tables)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" not in text:
+            return super()._fill_text(text, width, indent)
+
+        return "".join(indent + line for line in text.splitlines(True))
+
+
 def add_command(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     name: str,
@@ -175,7 +186,7 @@ def add_command(
         help=summary,
         description=description,
         epilog="\n\n".join(part for part in (epilog, EXIT_CODES_HELP) if part),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "--json",
@@ -200,7 +211,7 @@ def add_group(
         help=summary,
         description=description,
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
 
     return parser.add_subparsers(

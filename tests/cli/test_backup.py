@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
+from sandwarden.cli.common import Output, progress_meter
 from sandwarden.simulator.world import World
 from tests.cli.warden_cli import change_world, isolate, run_json, sandwarden
 
@@ -77,3 +79,32 @@ def test_a_backup_needs_the_image_store(
 
     assert code == 4
     assert "sandwarden: desktop_required: " in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_the_export_progress_on_one_redrawn_line() -> None:
+    err = Terminal()
+    output = Output(json=False, out=io.StringIO(), err=err)
+    meter = progress_meter("exporting", output)
+    assert meter is not None
+
+    meter(512 * 1024, 2 * 1024 * 1024)
+    meter(2 * 1024 * 1024, 2 * 1024 * 1024)
+    meter.finish()
+
+    shown = err.getvalue()
+    assert shown.count("\r") == 2
+    assert "exporting: 512.0 KiB of 2.0 MiB (25%)" in shown
+    assert shown.endswith("(100%)\n")
+
+
+def test_no_meter_without_a_terminal_or_under_json() -> None:
+    plain = Output(json=False, out=io.StringIO(), err=io.StringIO())
+    scripted = Output(json=True, out=io.StringIO(), err=Terminal())
+
+    assert progress_meter("exporting", plain) is None
+    assert progress_meter("exporting", scripted) is None
