@@ -27,18 +27,24 @@ every skip is recorded, for the heal history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum, unique
 from typing import assert_never
 
-from returns.pipeline import is_successful
-from returns.result import Failure, Result, Success
-
+from sandwarden.domain.candidates import choose_candidates
+from sandwarden.domain.eligibility import HealCause, HealTrigger, heal_trigger
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.domain.healing import HealRecord
-from sandwarden.domain.sandbox import SandboxInfo, SandboxStatus
-from sandwarden.domain.values import ImageTag, SandboxName, Workspace
+from sandwarden.domain.healsteps import (
+    HealOutcome,
+    OutcomeKind,
+    PlanContext,
+    PlanEntry,
+    Step,
+    StepKind,
+    StepOutcome,
+)
+from sandwarden.domain.values import SandboxName
 
 __all__ = [
     "HealCause",
@@ -57,327 +63,8 @@ __all__ = [
     "start_plan",
 ]
 
-# Each candidate costs a probe of up to 30 s (the specification's probe
-# limit); eight keep a whole heal inside the breaker's trial timeout.
-_MAX_CANDIDATES = 8
 # How many passed-over sandboxes a discovery sentence names.
 _NAMED = 5
-
-
-@unique
-class HealCause(StrEnum):
-    """Why a heal starts; the failure kinds that recreating can fix."""
-
-    UNAVAILABLE = "sandbox_unavailable"
-    LOGIN = "auth"
-    TIMEOUT = "timeout"
-    STALLED = "stalled"
-    WORKSPACE_MISMATCH = "workspace_mismatch"
-    PARITY_MISMATCH = "parity_mismatch"
-    REQUESTED = "requested"
-
-
-@dataclass(frozen=True, slots=True)
-class HealTrigger:
-    """What started a heal: an eligible failure, or an operator."""
-
-    cause: HealCause
-    error: WardenError | None = None
-    note: str = ""
-
-    @classmethod
-    def requested(cls, note: str = "an operator asked") -> HealTrigger:
-        """A heal nobody's failure started."""
-        return cls(HealCause.REQUESTED, note=note)
-
-    def describe(self) -> str:
-        """One line for the heal history."""
-        if self.error is not None:
-            return str(self.error)
-
-        return f"{self.cause}: {self.note}"
-
-
-def heal_trigger(error: WardenError) -> Result[HealTrigger, WardenError]:
-    """
-    Tell whether replacing the sandbox can fix ``error``.
-
-    A refusal keeps the error's kind and reason, says why no heal, and
-    keeps the original message as its detail.
-    """
-    match _eligibility(error):
-        case HealCause() as cause:
-            return Success(HealTrigger(cause, error))
-        case str() as why:
-            return Failure(
-                WardenError(
-                    error.kind,
-                    f"not healed: {why}",
-                    error.reason,
-                    error.message,
-                ),
-            )
-
-
-def _eligibility(error: WardenError) -> HealCause | str:
-    kind = error.kind
-    match kind:
-        case ErrorKind.SANDBOX_UNAVAILABLE:
-            return _unavailable_eligibility(error.reason)
-        case ErrorKind.AUTH:
-            return HealCause.LOGIN
-        case ErrorKind.TIMEOUT:
-            return HealCause.TIMEOUT
-        case ErrorKind.STALLED:
-            return HealCause.STALLED
-        case ErrorKind.WORKSPACE_MISMATCH:
-            return HealCause.WORKSPACE_MISMATCH
-        case ErrorKind.PARITY_MISMATCH:
-            return HealCause.PARITY_MISMATCH
-        case ErrorKind.BILLING_GUARD:
-            return (
-                "the API key comes from the environment or settings the "
-                "sandbox is given, and a new sandbox would bill the same "
-                "way; remove the key or log in with a subscription"
-            )
-        case ErrorKind.USAGE_LIMIT:
-            return (
-                "the usage limit belongs to the account, which every "
-                "sandbox shares; wait for it to reset"
-            )
-        case ErrorKind.API_ERROR:
-            return (
-                "the Claude API failed, and a new sandbox calls the same "
-                "API; retry later"
-            )
-        case ErrorKind.SESSION_NOT_FOUND:
-            return "a lost session is replaced by a new conversation"
-        case ErrorKind.MAX_TURNS | ErrorKind.MAX_BUDGET:
-            return "the run reached a limit its caller set"
-        case ErrorKind.EXECUTION_ERROR:
-            return "Claude reported an error in the task itself"
-        case ErrorKind.TRUNCATED:
-            return (
-                "a cut-off answer is retried, not healed; a broken "
-                "sandbox shows at the next probe"
-            )
-        case ErrorKind.CANCELLED:
-            return "the caller cancelled the run"
-        case ErrorKind.BREAKER_OPEN:
-            return "healing is paused by the circuit breaker"
-        case ErrorKind.DESKTOP_REQUIRED:
-            return (
-                "the operation needs Docker Desktop's image store; start "
-                "Docker Desktop"
-            )
-        case ErrorKind.UNSUPPORTED | ErrorKind.UNSUPPORTED_OPTION:
-            return "the sandbox tool lacks this; upgrade or reconfigure it"
-        case (
-            ErrorKind.NOT_FOUND
-            | ErrorKind.ALREADY_EXISTS
-            | ErrorKind.INVALID_INPUT
-            | ErrorKind.STORAGE
-            | ErrorKind.LOCKED
-        ):
-            return "the failure is not in the sandbox"
-        case ErrorKind.UNKNOWN:
-            return "an unrecognised failure is reported, not healed blindly"
-        case _:
-            assert_never(kind)
-
-
-def _unavailable_eligibility(
-    reason: UnavailableReason | None,
-) -> HealCause | str:
-    match reason:
-        case UnavailableReason.PLUGIN_MISSING | UnavailableReason.TOOL_MISSING:
-            return (
-                "the sandbox tool itself is missing, and no sandbox can "
-                "be created without it; install it"
-            )
-        case UnavailableReason.FEATURE_DISABLED:
-            return (
-                "sandboxes are disabled in Docker Desktop's settings; "
-                "enable them"
-            )
-        case (
-            UnavailableReason.DAEMON_DOWN
-            | UnavailableReason.NOT_FOUND
-            | UnavailableReason.NOT_RUNNING
-            | UnavailableReason.WEDGED
-            | UnavailableReason.PROBE_FAILED
-            | UnavailableReason.CREATE_FAILED
-            | None
-        ):
-            return HealCause.UNAVAILABLE
-        case _:
-            assert_never(reason)
-
-
-@dataclass(frozen=True, slots=True)
-class PlanContext:
-    """
-    What a heal plan needs to know about the world when it starts.
-
-    ``failed`` is the sandbox that failed (the active one; the primary
-    when omitted). ``template_exists`` is None when unknown: the
-    template step is tried. ``resolved_workspace`` is the workspace with
-    its symbolic links resolved, which a tool may list instead.
-    """
-
-    primary: SandboxName
-    workspace: Workspace
-    image_store: bool
-    template: ImageTag | None = None
-    template_exists: bool | None = None
-    failed: SandboxName | None = None
-    resolved_workspace: str | None = None
-    agent: str = "claude"
-    max_candidates: int = _MAX_CANDIDATES
-
-    @property
-    def heal_name(self) -> SandboxName:
-        """The heal sandbox's name, ``<primary>-heal``."""
-        return self.primary.heal()
-
-    @property
-    def failed_name(self) -> SandboxName:
-        """The sandbox that failed."""
-        return self.primary if self.failed is None else self.failed
-
-
-@unique
-class StepKind(StrEnum):
-    """What the service does next."""
-
-    REUSE_HEAL_SANDBOX = "reuse_heal_sandbox"
-    CREATE_FROM_TEMPLATE = "create_from_template"
-    DISCOVER = "discover"
-    ADOPT = "adopt"
-    CREATE_FRESH = "create_fresh"
-    DONE = "done"
-    GIVE_UP = "give_up"
-
-
-@unique
-class HealOutcome(StrEnum):
-    """How a heal ended."""
-
-    HEALED = "healed"
-    NEEDS_LOGIN = "needs_login"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """
-    One step for the service to carry out.
-
-    - ``REUSE_HEAL_SANDBOX``, ``ADOPT``: probe ``sandbox``.
-    - ``CREATE_FROM_TEMPLATE``: create ``sandbox`` from ``template`` over
-      ``workspace``, then probe it.
-    - ``CREATE_FRESH``: create ``sandbox`` without a template, then probe.
-    - ``DISCOVER``: list the sandboxes.
-    - ``DONE``: make ``sandbox`` active; ``outcome`` says whether it
-      needs an operator's login first. ``GIVE_UP``: ``error`` is the
-      last failure seen.
-
-    ``replace_existing`` asks to remove a sandbox of that name before
-    creating (a missing one is fine). ``candidates_left`` counts the
-    candidates after this one.
-    """
-
-    kind: StepKind
-    sandbox: SandboxName | None = None
-    template: ImageTag | None = None
-    workspace: Workspace | None = None
-    replace_existing: bool = False
-    candidates_left: int = 0
-    outcome: HealOutcome | None = None
-    error: WardenError | None = None
-
-
-@unique
-class OutcomeKind(StrEnum):
-    """How a step went."""
-
-    HEALTHY = "healthy"
-    UNHEALTHY = "unhealthy"
-    FAILED = "failed"
-    LISTED = "listed"
-
-
-@dataclass(frozen=True, slots=True)
-class StepOutcome:
-    """
-    What the service saw when it carried out a step.
-
-    ``UNHEALTHY``: the sandbox exists (or was created) but its probe
-    failed with ``error``. ``FAILED``: the action itself failed (create
-    refused, probe could not run, listing failed). ``LISTED``: what a
-    ``DISCOVER`` step found.
-    """
-
-    kind: OutcomeKind
-    error: WardenError | None = None
-    sandboxes: tuple[SandboxInfo, ...] = ()
-
-    @classmethod
-    def healthy(cls) -> StepOutcome:
-        """The sandbox probed healthy."""
-        return cls(OutcomeKind.HEALTHY)
-
-    @classmethod
-    def unhealthy(cls, error: WardenError) -> StepOutcome:
-        """The sandbox exists but its probe failed with ``error``."""
-        return cls(OutcomeKind.UNHEALTHY, error)
-
-    @classmethod
-    def failed(cls, error: WardenError) -> StepOutcome:
-        """The step's action failed with ``error``."""
-        return cls(OutcomeKind.FAILED, error)
-
-    @classmethod
-    def listed(cls, sandboxes: Sequence[SandboxInfo]) -> StepOutcome:
-        """The sandboxes a listing returned."""
-        return cls(OutcomeKind.LISTED, sandboxes=tuple(sandboxes))
-
-
-@dataclass(frozen=True, slots=True)
-class PlanEntry:
-    """One recorded step or skip: which, on what, how it went."""
-
-    step: StepKind
-    sandbox: str | None
-    status: str
-    note: str = ""
-    template: str | None = None
-
-    def sentence(self) -> str:
-        """The entry as a short human sentence."""
-        label = (
-            _LABELS[self.step]
-            .format(
-                sandbox=self.sandbox or "",
-                template=self.template or "the template",
-            )
-            .rstrip()
-        )
-        if not self.note:
-            return f"{label}: {self.status}"
-
-        return f"{label}: {self.status}, {self.note}"
-
-
-_LABELS = {
-    StepKind.REUSE_HEAL_SANDBOX: "reuse heal sandbox {sandbox}",
-    StepKind.CREATE_FROM_TEMPLATE: "create {sandbox} from {template}",
-    StepKind.DISCOVER: "discover sandboxes",
-    StepKind.ADOPT: "adopt {sandbox}",
-    StepKind.CREATE_FRESH: "create fresh sandbox {sandbox}",
-    StepKind.DONE: "done",
-    StepKind.GIVE_UP: "give up",
-}
 
 
 @unique
@@ -641,7 +328,7 @@ def _discovered(plan: HealPlan, outcome: StepOutcome) -> HealPlan:
             entries=(*plan.entries, entry),
         )
 
-    chosen, passed = _candidates(plan.context, outcome.sandboxes)
+    chosen, passed = choose_candidates(plan.context, outcome.sandboxes)
     notes = [f"{len(outcome.sandboxes)} sandboxes"]
     notes.append(
         "candidates: " + ", ".join(str(name) for name in chosen)
@@ -662,57 +349,6 @@ def _discovered(plan: HealPlan, outcome: StepOutcome) -> HealPlan:
         candidates=chosen,
         entries=(*plan.entries, entry),
     )
-
-
-def _candidates(
-    context: PlanContext,
-    listed: Sequence[SandboxInfo],
-) -> tuple[tuple[SandboxName, ...], list[str]]:
-    """Pick the sandboxes worth a probe; say why each other was not."""
-    tried = {context.failed_name.value, context.heal_name.value}
-    chosen: list[tuple[bool, SandboxName]] = []
-    passed: list[str] = []
-    for info in listed:
-        why = _passed_over(context, info, tried)
-        parsed = SandboxName.parse(info.name)
-        if why is None and not is_successful(parsed):
-            why = "a name we cannot use"
-        if why is not None:
-            passed.append(f"{info.name} ({why})")
-            continue
-        tried.add(info.name)
-        chosen.append(
-            (info.status is not SandboxStatus.RUNNING, parsed.unwrap())
-        )
-    # Running sandboxes first: a stopped one must start before it answers.
-    ordered = [name for _, name in sorted(chosen, key=lambda c: c[0])]
-    limit = max(0, context.max_candidates)
-    for name in ordered[limit:]:
-        passed.append(f"{name} (over the limit of {limit} probes)")
-
-    return tuple(ordered[:limit]), passed
-
-
-def _passed_over(
-    context: PlanContext,
-    info: SandboxInfo,
-    tried: set[str],
-) -> str | None:
-    if info.name == context.failed_name.value:
-        return "the sandbox that failed"
-    if info.name in tried:
-        return "already tried"
-    if info.agent != context.agent:
-        return f"agent {info.agent}"
-    if not info.workspaces:
-        return "no workspace listed"
-    if not context.workspace.matches(
-        info.workspaces[0],
-        context.resolved_workspace,
-    ):
-        return f"workspace {info.workspaces[0]}"
-
-    return None
 
 
 def _settle(plan: HealPlan) -> HealPlan:
