@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
+from typing import assert_never
 
 from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
@@ -27,6 +28,7 @@ from sandwarden.domain.events import (
     ApiRetry,
     Event,
     RateLimitEvent,
+    ResultEvent,
     SystemInit,
 )
 from sandwarden.domain.healplan import heal_trigger
@@ -44,12 +46,18 @@ from sandwarden.service.heal import Healer
 from sandwarden.service.journal import Topic
 from sandwarden.service.probe import Prober
 
-__all__ = ["Asker", "OnText"]
+__all__ = ["POST_RESULT_GRACE", "Asker", "OnText"]
 
 OnText = Callable[[str], None]
 
 # `claude -p` refuses piped input over 10 MB (the CLI's documented cap).
 _MAX_PROMPT_BYTES = 10 * 1000 * 1000
+
+#: Seconds a run may go on after its result before it is stopped. Some
+#: CLI builds never exit after the result (claude-code #25629, #21099);
+#: a sound one kills its background tasks about 5 s after the result
+#: once stdin is closed, so twice that is room enough to exit.
+POST_RESULT_GRACE = 10.0
 
 
 class Asker:
@@ -119,15 +127,18 @@ class Asker:
             if is_successful(ran):
                 reply = ran.unwrap()
                 await self._remember(key, active, reply)
+                said = "".join(f"; {note}" for note in reply.notes)
                 deps.note(
                     Topic.ASK,
-                    f"turn answered by {active}",
+                    f"turn answered by {active}{said}",
                     sandbox=str(active),
                     conversation=key,
                     resumed=resume is not None,
                     session=reply.session_id,
                 )
-                return Success(replace(reply, notes=tuple(notes)))
+                return Success(
+                    replace(reply, notes=(*notes, *reply.notes)),
+                )
 
             error = ran.failure()
             self._prober.forget(active)
@@ -324,20 +335,34 @@ class Asker:
         decoder = StreamDecoder()
         builder = ReplyBuilder()
         live = LiveText()
+        closing: asyncio.Task[None] | None = None
 
-        async for chunk in execution.output():
-            if chunk.stream is not Stream.STDOUT:
-                continue
-            for event in decoder.feed(chunk.data):
-                _show(event, builder, live, on_text)
-                refused = guard.check(event, self._deps.clock.monotonic())
-                if refused is not None:
-                    await execution.cancel()
-                    return builder, refused
+        try:
+            async for chunk in execution.output():
+                if chunk.stream is not Stream.STDOUT:
+                    continue
+                for event in decoder.feed(chunk.data):
+                    _show(event, builder, live, on_text)
+                    if type(event) is ResultEvent and closing is None:
+                        closing = asyncio.create_task(
+                            self._stop_after_grace(execution),
+                        )
+                    refused = guard.check(event, self._deps.clock.monotonic())
+                    if refused is not None:
+                        await execution.cancel()
+                        return builder, refused
+        finally:
+            if closing is not None:
+                closing.cancel()
         for event in decoder.finish():
             _show(event, builder, live, on_text)
 
         return builder, None
+
+    async def _stop_after_grace(self, execution: Execution) -> None:
+        """Stop a run that has its result but does not exit."""
+        await self._deps.clock.sleep(POST_RESULT_GRACE)
+        await execution.cancel()
 
 
 def _show(
@@ -397,6 +422,18 @@ def _judge(
     hard: float | None,
 ) -> Result[Reply, WardenError]:
     """Decide a finished run from how it ended and what it printed."""
+    stopped = ended.stopped
+    if stopped is not None and reply.is_error is not None:
+        # The run had its result and only failed to exit: the result is
+        # the answer, and running the prompt again would repeat its
+        # side effects.
+        note = _not_exited(stopped)
+        return reply.checked().map(
+            lambda answered: replace(
+                answered,
+                notes=(*answered.notes, note),
+            ),
+        )
     if ended.stopped is Stop.HARD_TIMEOUT:
         return Failure(
             WardenError(
@@ -429,6 +466,20 @@ def _judge(
         error = WardenError(ErrorKind.TRUNCATED, "no result")
 
     return Failure(error.with_detail(_tail(ended.stderr_tail)))
+
+
+def _not_exited(stopped: Stop) -> str:
+    match stopped:
+        case Stop.CANCELLED:
+            how = f"after {POST_RESULT_GRACE:g} s"
+        case Stop.STALLED:
+            how = "by the inactivity timeout"
+        case Stop.HARD_TIMEOUT:
+            how = "by the hard timeout"
+        case _:  # pragma: no cover - Stop has no other member
+            assert_never(stopped)
+
+    return f"claude did not exit after its result; it was stopped {how}"
 
 
 def _tail(stderr: bytes) -> str:

@@ -416,6 +416,9 @@ class _Run:
                 steps, code = [], None
             case Behaviour.EXIT_AFTER_RESULT:
                 steps, code = self._lines(self._answer(), pace), 1
+            case Behaviour.RESULT_THEN_HANG:
+                # The whole answer, then no exit (claude-code #25629).
+                steps, code = self._lines(self._answer(), pace), None
             case Behaviour.OVERSIZED_LINE:
                 lines = self._answer()
                 lines.insert(1, self._oversized())

@@ -100,6 +100,7 @@ class Behaviour(StrEnum):
     STALL = "stall"
     HANG = "hang"
     EXIT_AFTER_RESULT = "exit_after_result"
+    RESULT_THEN_HANG = "result_then_hang"
     OVERSIZED_LINE = "oversized_line"
     UNKNOWN_EVENTS = "unknown_events"
     TRUNCATED = "truncated"

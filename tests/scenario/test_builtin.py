@@ -322,6 +322,15 @@ def test_exit_after_result_is_an_answer_not_a_failure() -> None:
     assert "Earlier in this conversation" in messages(outcome, "ask")[-1]
 
 
+def test_result_then_hang_keeps_the_answer_and_runs_it_once() -> None:
+    outcome = outcome_of("result-then-hang")
+
+    assert outcome.heals == ()
+    assert asks(outcome) == {"answered": 2, "failed": {}}
+    assert "Earlier in this conversation" in messages(outcome, "ask")[-1]
+    assert messages(outcome, "conversation") == []
+
+
 @pytest.mark.parametrize("name", builtin_names())
 def test_no_builtin_scenario_runs_a_turn_on_an_api_key(name: str) -> None:
     outcome = outcome_of(name)

@@ -8,7 +8,9 @@ from returns.pipeline import is_successful
 
 from sandwarden.domain.deadlines import Limits
 from sandwarden.domain.errors import ErrorKind
+from sandwarden.domain.reply import Reply
 from sandwarden.domain.sandbox import Stream
+from sandwarden.service.ask import POST_RESULT_GRACE
 from sandwarden.simulator.inside import plan_inside
 from sandwarden.simulator.scripts import Script, Step
 from sandwarden.simulator.world import Behaviour, Login, LoginMethod, Plan
@@ -263,3 +265,50 @@ def test_a_usage_limit_is_not_healed_and_keeps_the_conversation() -> None:
     assert kept
     assert r.run(r.store.heal_history(10)).unwrap() == ()
     assert is_successful(r.run(r.store.conversation("c")))
+
+
+def test_an_answer_whose_process_never_exits_is_kept_and_not_rerun() -> None:
+    r = rig()
+    r.world.sandboxes[PRIMARY.value].plans.append(
+        Plan(Behaviour.RESULT_THEN_HANG),
+    )
+    pieces: list[str] = []
+
+    async def timed() -> tuple[Reply, float]:
+        started = r.clock.monotonic()
+        reply = await r.services.asker.ask(
+            "hello", conversation="c", on_text=pieces.append
+        )
+        return reply.unwrap(), r.clock.monotonic() - started
+
+    reply, took = r.run(timed())
+
+    assert reply.text == "You said: hello"
+    assert "".join(pieces) == "You said: hello"
+    assert reply.notes == (
+        f"claude did not exit after its result; it was stopped after "
+        f"{POST_RESULT_GRACE:g} s",
+    )
+    assert took < POST_RESULT_GRACE + 5.0
+    events = [e.what for e in r.world.events]
+    assert len(prompt_runs(events, PRIMARY.value)) == 1
+    assert r.run(r.store.heal_history(10)).unwrap() == ()
+    stored = r.run(r.store.conversation("c")).unwrap()
+    assert stored is not None
+    assert stored.session_id.value == reply.session_id
+
+
+def test_an_answer_stalled_after_its_result_is_judged_by_the_result() -> None:
+    r = rig(prompt_limits=Limits(3600.0, POST_RESULT_GRACE / 2))
+    r.world.sandboxes[PRIMARY.value].plans.append(
+        Plan(Behaviour.RESULT_THEN_HANG),
+    )
+
+    reply = r.run(r.services.asker.ask("hello"))
+
+    assert reply.unwrap().text == "You said: hello"
+    assert reply.unwrap().notes == (
+        "claude did not exit after its result; it was stopped by the "
+        "inactivity timeout",
+    )
+    assert r.run(r.store.heal_history(10)).unwrap() == ()

@@ -240,3 +240,16 @@ def test_argv_parsing_never_raises(argv: list[str]) -> None:
     parsed = parse_claude_args(argv)
 
     assert isinstance(parsed, str) or isinstance(parsed.words, tuple)
+
+
+def test_a_result_then_hang_run_prints_a_whole_success_and_never_exits() -> (
+    None
+):
+    world, sandbox = _world()
+    sandbox.plans = [Plan(Behaviour.RESULT_THEN_HANG)]
+
+    script = _ask(world, sandbox, "x")
+
+    last = _lines(script)[-1]
+    assert (last["type"], last["is_error"]) == ("result", False)
+    assert script.exit_code is None
