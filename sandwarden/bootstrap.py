@@ -34,7 +34,7 @@ from sandwarden.simulator.store import InMemoryStateStore
 from sandwarden.simulator.world import ClaudeCli, Image, Login, Sandbox, World
 from sandwarden.warden import Warden
 
-__all__ = ["bootstrap", "warden_config"]
+__all__ = ["bootstrap", "tool_timeouts", "warden_config"]
 
 
 def bootstrap(
@@ -156,12 +156,30 @@ def rehearsal_world(settings: Settings) -> World:
     return world
 
 
-def _real_runtime(settings: Settings) -> SandboxRuntime:
-    timeouts = ToolTimeouts(
-        query=settings.tool_timeout,
+def tool_timeouts(settings: Settings) -> ToolTimeouts:
+    """
+    The deadlines of the tool calls that ``settings`` describe.
+
+    SANDWARDEN_TOOL_TIMEOUT_MS is sized for `create` (a first create may
+    pull a base image), so it bounds the calls that change a sandbox. A
+    question (`ls`, `version`, `info`, `image inspect`, `secret ls`)
+    keeps the adapter's own short deadline, never longer than the probe
+    timeout nor the tool timeout: a wedged daemon must fail a probe as
+    ``wedged`` in seconds, so that a heal starts, not after minutes.
+    """
+    query = min(
+        ToolTimeouts().query, settings.probe_timeout, settings.tool_timeout
+    )
+
+    return ToolTimeouts(
+        query=query,
         change=settings.tool_timeout,
         probe=settings.probe_timeout,
     )
+
+
+def _real_runtime(settings: Settings) -> SandboxRuntime:
+    timeouts = tool_timeouts(settings)
     policy = StopPolicy(grace=settings.grace)
     if settings.runtime is Runtime.SBX:
         return SbxCli(tool=settings.sbx, timeouts=timeouts, policy=policy)

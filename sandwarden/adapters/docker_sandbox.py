@@ -113,10 +113,15 @@ class ToolTimeouts:
     """
     Deadlines of the tool calls, in seconds.
 
-    ``query`` bounds `ls`, `version` and other questions (they hang when
-    the daemon does: docker/sbx-releases#398); ``change`` bounds
-    `create`, `rm` and `stop` (creating a microVM takes tens of seconds);
-    ``image`` bounds `save`, `load` and exports of multi-GB images.
+    ``query`` bounds `ls`, `version`, `info`, `image inspect`, `secret
+    ls` and `template ls`: questions that answer in well under a second
+    unless the daemon hangs (docker/sbx-releases#398), so a short
+    deadline lets a heal start soon; ``change`` bounds `create`, `rm`
+    and `stop` (creating a microVM takes tens of seconds, a first
+    create may pull a base image); ``image`` bounds `save`, `load` and
+    exports of multi-GB images; ``probe`` bounds `git rev-parse HEAD`
+    inside a sandbox, which may boot a stopped one (`claude auth status`
+    gets its limits from the caller).
     """
 
     query: float = 20.0
@@ -442,7 +447,7 @@ class SandboxCli:
             name,
             workdir,
             git_head_argv(),
-            Limits(hard=self._timeouts.query),
+            Limits(hard=self._timeouts.probe),
         )
         if not is_successful(asked):
             return Failure(asked.failure())

@@ -24,6 +24,7 @@ from returns.pipeline import is_successful
 from sandwarden.adapters.docker_sandbox import (
     RUN_MARKER,
     DockerSandboxCli,
+    ToolTimeouts,
     tar_tags,
 )
 from sandwarden.adapters.process import StopPolicy
@@ -376,8 +377,6 @@ def test_a_tool_missing_from_path_is_tool_missing(tmp_path: Path) -> None:
 
 
 def test_a_hanging_ls_fails_as_wedged(docker: Stub) -> None:
-    from sandwarden.adapters.docker_sandbox import ToolTimeouts
-
     docker.reply([(["sandbox", "ls"], {"sleep": 30})])
     runtime = DockerSandboxCli(
         env=docker.env(), policy=QUICK, timeouts=ToolTimeouts(query=0.3)
@@ -386,6 +385,25 @@ def test_a_hanging_ls_fails_as_wedged(docker: Stub) -> None:
     listed = sync(runtime.list)
 
     assert listed.failure().reason is UnavailableReason.WEDGED
+
+
+def test_git_head_inside_the_sandbox_is_bounded_by_the_probe_deadline(
+    docker: Stub,
+) -> None:
+    # The run hangs; the clean-up after it (no marker) answers at once.
+    marked = ["sandbox", "exec", "-w", WORKSPACE.path, "-e", RUN_MARKER]
+    docker.reply([(marked, {"sleep": 30})])
+    runtime = DockerSandboxCli(
+        env=docker.env(),
+        policy=QUICK,
+        timeouts=ToolTimeouts(query=20.0, probe=0.3),
+    )
+
+    head = sync(lambda: runtime.git_head(NAME, WORKSPACE))
+
+    error = head.failure()
+    assert error.kind is ErrorKind.TIMEOUT
+    assert "within 0.3 s" in error.message
 
 
 def test_tar_tags_reads_the_manifest(tmp_path: Path) -> None:

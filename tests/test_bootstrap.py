@@ -1,0 +1,99 @@
+"""bootstrap: the deadlines and guards it derives from the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from sandwarden.adapters.docker_sandbox import ToolTimeouts
+from sandwarden.bootstrap import bootstrap, tool_timeouts
+from sandwarden.domain.errors import UnavailableReason
+from sandwarden.settings import Settings, load_settings
+
+HOME = "/home/op"
+CWD = "/srv/bot"
+
+
+def settings(environ: Mapping[str, str], cwd: str = CWD) -> Settings:
+    return load_settings(environ, {}, cwd, HOME).unwrap()
+
+
+def test_by_default_questions_get_the_adapters_short_deadline() -> None:
+    timeouts = tool_timeouts(settings({}))
+
+    assert timeouts == ToolTimeouts(query=20.0, change=180.0, probe=30.0)
+
+
+def test_the_tool_timeout_bounds_changes_but_not_questions() -> None:
+    timeouts = tool_timeouts(
+        settings({"SANDWARDEN_TOOL_TIMEOUT_MS": "600000"})
+    )
+
+    assert timeouts.change == 600.0
+    assert timeouts.query == 20.0
+
+
+def test_a_short_probe_timeout_shortens_questions_and_inside_calls() -> None:
+    timeouts = tool_timeouts(settings({"SANDBOX_PROBE_TIMEOUT_MS": "5000"}))
+
+    assert timeouts.query == 5.0
+    assert timeouts.probe == 5.0
+    assert timeouts.change == 180.0
+
+
+def test_a_short_tool_timeout_also_bounds_questions() -> None:
+    timeouts = tool_timeouts(settings({"SANDWARDEN_TOOL_TIMEOUT_MS": "3000"}))
+
+    assert timeouts.query == 3.0
+    assert timeouts.change == 3.0
+
+
+def test_the_image_deadline_keeps_the_adapters_default() -> None:
+    timeouts = tool_timeouts(settings({"SANDWARDEN_TOOL_TIMEOUT_MS": "3000"}))
+
+    assert timeouts.image == ToolTimeouts().image
+
+
+def _hanging_tool(directory: Path) -> Path:
+    """A `docker` that answers nothing, as over a wedged daemon."""
+    tool = directory / "docker"
+    tool.write_text("#!/bin/sh\nexec sleep 30\n")
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+
+    return tool
+
+
+@pytest.mark.parametrize("runtime", ["docker", "sbx"])
+def test_a_probe_over_a_wedged_tool_fails_within_the_query_deadline(
+    tmp_path: Path, runtime: str
+) -> None:
+    tool = _hanging_tool(tmp_path)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    chosen = settings(
+        {
+            "SANDWARDEN_RUNTIME": runtime,
+            "SANDWARDEN_DOCKER": str(tool),
+            "SANDWARDEN_SBX": str(tool),
+            "SANDWARDEN_STATE_DIR": str(tmp_path / "state"),
+            # Sized for create: a probe must not wait for it.
+            "SANDWARDEN_TOOL_TIMEOUT_MS": "60000",
+            "SANDBOX_PROBE_TIMEOUT_MS": "300",
+            "SANDWARDEN_GRACE_MS": "100",
+        },
+        cwd=str(workspace),
+    )
+    warden = bootstrap(chosen).unwrap()
+
+    try:
+        probed = asyncio.run(warden.probe())
+    finally:
+        warden.close()
+
+    error = probed.failure()
+    assert error.reason is UnavailableReason.WEDGED
+    assert "within 0.3 s" in error.message
