@@ -381,7 +381,9 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(sys.stderr)
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.setStream(sys.stderr)
+        # Not setStream: it flushes the old stream (perhaps closed by
+        # now) outside the error handling that ``emit`` gives a write.
+        self.stream = sys.stderr
         super().emit(record)
 
 

@@ -75,14 +75,28 @@ class Journal:
         message: str,
         **data: Value,
     ) -> Note:
-        """Record a note, log it, and pass it to every subscriber."""
+        """
+        Record a note, log it, and pass it to every subscriber.
+
+        A subscriber that raises is logged at WARNING and skipped: the
+        journal is written in the middle of heals and turns, which must
+        not stop half-way for an observer's bug.
+        """
         note = Note(at, topic, message, dict(data))
         self.notes.append(note)
         if len(self.notes) > self.keep:
             del self.notes[: len(self.notes) - self.keep]
         _log_note(note)
         for subscriber in self.subscribers:
-            subscriber(note)
+            try:
+                subscriber(note)
+            except Exception:
+                _log.warning(
+                    "journal subscriber %s failed on a %s note",
+                    _name_of(subscriber),
+                    note.topic,
+                    exc_info=True,
+                )
 
         return note
 
@@ -96,3 +110,9 @@ def _log_note(note: Note) -> None:
         level = logging.DEBUG
     extra = {f"sandwarden.{key}": value for key, value in note.data.items()}
     _log.log(level, "%s: %s", note.topic, note.message, extra=extra)
+
+
+def _name_of(subscriber: Callable[[Note], None]) -> str:
+    name = getattr(subscriber, "__qualname__", None)
+
+    return name if isinstance(name, str) else repr(subscriber)

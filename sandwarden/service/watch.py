@@ -95,17 +95,50 @@ class Watchdog:
                 else ProbeReport.unhealthy(health.failure())
             )
         except Exception as error:  # the watchdog must outlive its bugs
-            _log.exception("watchdog check failed")
+            _log.exception("watchdog probe failed")
             active = deps.config.sandbox
-            report = ProbeReport.not_run(
-                WardenError(ErrorKind.UNKNOWN, f"probe crashed: {error!r}"),
-            )
+            report = _crashed("probe", error)
 
-        decision = await self._decide(report, str(active))
-        self._state = decision.state
-        await self._act(decision, report, str(active))
+        try:
+            decision = await self._decide(report, str(active))
+            self._state = decision.state
+            await self._act(decision, report, str(active))
+        except Exception as error:  # a heal, the store or a bug raised
+            _log.exception("watchdog check failed")
+            report = _crashed("check", error)
+            decision = self._backed_off(report)
+            self._state = decision.state
+            await self._act_safely(decision, report, str(active))
 
         return WatchReport(str(active), report, decision)
+
+    async def _act_safely(
+        self,
+        decision: WatchdogDecision,
+        report: ProbeReport,
+        active: str,
+    ) -> None:
+        """Note the back-off, or page once the checks keep failing."""
+        try:
+            await self._act(decision, report, active)
+        except Exception:  # the page itself failed; the log keeps it
+            _log.exception("watchdog could not report a failed check")
+
+    def _backed_off(self, report: ProbeReport) -> WatchdogDecision:
+        """The policy's answer to a check that could not run."""
+        deps = self._deps
+        now = deps.clock.time()
+        # A check that could not run backs off whatever the breaker says:
+        # the breaker is read only to satisfy the policy's signature.
+        breaker = deps.config.breaker.peek(BreakerState(), now)
+
+        return self._policy.decide(
+            self._state,
+            report,
+            now,
+            breaker=breaker,
+            self_heal=deps.config.self_heal,
+        )
 
     async def _decide(
         self,
@@ -169,6 +202,12 @@ class Watchdog:
                     deps.note(Topic.WATCH, f"{active} is healthy again")
             case Action.BACK_OFF:
                 pass
+
+
+def _crashed(what: str, error: Exception) -> ProbeReport:
+    return ProbeReport.not_run(
+        WardenError(ErrorKind.UNKNOWN, f"{what} crashed: {error!r}"),
+    )
 
 
 async def _stopped_within(

@@ -11,6 +11,7 @@ from sandwarden.domain.errors import ErrorKind
 from sandwarden.domain.reply import Reply
 from sandwarden.domain.sandbox import Stream
 from sandwarden.service.ask import POST_RESULT_GRACE
+from sandwarden.service.journal import Note
 from sandwarden.simulator.inside import plan_inside
 from sandwarden.simulator.scripts import Script, Step
 from sandwarden.simulator.world import Behaviour, Login, LoginMethod, Plan
@@ -312,3 +313,21 @@ def test_an_answer_stalled_after_its_result_is_judged_by_the_result() -> None:
         "inactivity timeout",
     )
     assert r.run(r.store.heal_history(10)).unwrap() == ()
+
+
+def test_a_raising_journal_subscriber_stops_neither_turn_nor_heal() -> None:
+    r = rig()
+    del r.world.sandboxes[PRIMARY.value]
+
+    def broken(note: Note) -> None:
+        raise RuntimeError(f"observer bug on {note.topic}")
+
+    r.journal.subscribers.append(broken)
+
+    reply = r.run(r.services.asker.ask("hello", conversation="c"))
+
+    assert reply.unwrap().text == "You said: hello"
+    assert r.run(r.store.active_sandbox()).unwrap() == HEAL
+    heals = r.run(r.store.heal_history(10)).unwrap()
+    assert [h.succeeded for h in heals] == [True]
+    assert r.run(r.store.conversation("c")).unwrap() is not None
