@@ -50,6 +50,7 @@ from sandwarden.domain.sandbox import Operation, SandboxSpec
 from sandwarden.domain.values import SandboxName
 from sandwarden.ports import Alert, AlertLevel
 from sandwarden.service.deps import Deps
+from sandwarden.service.doctor import _tool_of
 from sandwarden.service.journal import Topic
 from sandwarden.service.probe import Prober
 
@@ -63,7 +64,9 @@ class HealReport:
 
     ``usable`` is true when the active sandbox probed healthy at the end;
     ``outcome`` is None when another process healed and this one used
-    its result.
+    its result. ``login_action`` says, in the sandbox tool's own
+    commands, how an operator logs in when the heal ended on a sandbox
+    awaiting a login (``needs_login``).
     """
 
     sandbox: SandboxName | None
@@ -73,6 +76,12 @@ class HealReport:
     steps: tuple[str, ...]
     summary: str
     by_other_process: bool = False
+    login_action: str | None = None
+
+    @property
+    def needs_login(self) -> bool:
+        """Tell whether the heal left ``sandbox`` for an operator's login."""
+        return self.outcome is HealOutcome.NEEDS_LOGIN
 
 
 class Healer:
@@ -344,6 +353,9 @@ class Healer:
         await deps.store.save_breaker(update.state)
         previous = await self._last_heal()
         await deps.store.record_heal(plan.record(started, ended))
+        login_action = None
+        if plan.needs_login and target is not None:
+            login_action = await self._login_action(target)
         summary = _summary(plan)
         deps.note(
             Topic.HEAL,
@@ -354,7 +366,7 @@ class Healer:
         # An operator is paged when healing starts to fail, not at every
         # failed attempt after that: the breaker's alert covers a streak.
         if previous is None or previous.succeeded:
-            self._alert_if_needed(plan)
+            self._alert_if_needed(plan, login_action)
         elif not plan.succeeded:
             deps.note(
                 Topic.HEAL,
@@ -369,6 +381,17 @@ class Healer:
             swapped=swapped,
             steps=plan.sentences(),
             summary=summary,
+            login_action=login_action,
+        )
+
+    async def _login_action(self, name: SandboxName) -> str:
+        """How an operator logs ``name`` in, in the tool's own commands."""
+        prefix = _tool_of(await self._deps.runtime.capabilities()).prefix
+
+        return (
+            f"log in once: `{prefix} exec -it {name} claude` and run "
+            f"/login (or `sandwarden login --sandbox {name}`), then "
+            "`sandwarden template save` so the next heal needs no human"
         )
 
     async def _last_heal(self) -> HealRecord | None:
@@ -421,9 +444,13 @@ class Healer:
 
         return BreakerState()
 
-    def _alert_if_needed(self, plan: HealPlan) -> None:
+    def _alert_if_needed(
+        self,
+        plan: HealPlan,
+        login_action: str | None,
+    ) -> None:
         deps = self._deps
-        if plan.needs_login and plan.swap_to is not None:
+        if login_action is not None and plan.swap_to is not None:
             name = plan.swap_to
             deps.alert(
                 Alert(
@@ -431,12 +458,7 @@ class Healer:
                     "login_needed",
                     f"Claude in sandbox {name} is not logged in, and no "
                     "healthy sandbox could be found or made",
-                    action=(
-                        f"log in once: `docker sandbox exec -it {name} "
-                        "claude` and run /login (or `sandwarden login "
-                        f"--sandbox {name}`), then `sandwarden template "
-                        "save` so the next heal needs no human"
-                    ),
+                    action=login_action,
                     sandbox=str(name),
                 ),
             )

@@ -4,7 +4,7 @@ import asyncio
 
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.domain.healplan import HealOutcome
-from sandwarden.simulator.world import Login, LoginMethod
+from sandwarden.simulator.world import Login, LoginMethod, Tool
 from tests.service.simrig import HEAL, PRIMARY, add_sandbox, rig
 
 GONE = WardenError.unavailable(UnavailableReason.NOT_FOUND, "gone")
@@ -152,3 +152,28 @@ def test_two_healers_over_one_store_heal_once() -> None:
     assert sorted(by_other) == [False, True]
     assert len(r.run(r.store.heal_history(10)).unwrap()) == 1
     assert any("another process healed" in m for m in r.messages("heal"))
+
+
+def test_the_login_alert_names_the_sbx_commands_under_sbx() -> None:
+    r = rig(template=False)
+    r.world.tool = Tool.SBX
+    del r.world.sandboxes[PRIMARY.value]
+
+    report = r.run(r.services.healer.heal(GONE)).unwrap()
+
+    assert report.needs_login
+    action = r.alerts.alerts[0].action or ""
+    assert "`sbx exec -it bot-heal claude`" in action
+    assert "docker sandbox" not in action
+    assert report.login_action == action
+
+
+def test_the_login_alert_names_the_plugin_commands_under_docker() -> None:
+    r = rig(template=False)
+    del r.world.sandboxes[PRIMARY.value]
+
+    report = r.run(r.services.healer.heal(GONE)).unwrap()
+
+    action = r.alerts.alerts[0].action or ""
+    assert "`docker sandbox exec -it bot-heal claude`" in action
+    assert report.login_action == action
