@@ -42,7 +42,7 @@ from sandwarden.domain.values import SandboxName, SessionId
 from sandwarden.domain.watchdog import awaiting_login
 from sandwarden.ports import Execution
 from sandwarden.service.deps import Deps
-from sandwarden.service.heal import Healer
+from sandwarden.service.heal import Healer, HealReport
 from sandwarden.service.journal import Topic
 from sandwarden.service.probe import Prober
 
@@ -118,8 +118,10 @@ class Asker:
                 error = health.failure()
                 if not healed and await self._may_heal(error, active):
                     healed = True
-                    if await self._heal(error, notes):
+                    report = await self._heal(error, notes)
+                    if report is not None and report.usable:
                         continue
+                    return Failure(_after_heal(error, report))
                 return Failure(error)
 
             resume = await self._resumable(key, active, notes)
@@ -158,8 +160,10 @@ class Asker:
                 continue
             if not healed and await self._may_heal(error, active):
                 healed = True
-                if await self._heal(error, notes):
+                report = await self._heal(error, notes)
+                if report is not None and report.usable:
                     continue
+                return Failure(_after_heal(error, report))
             return Failure(error)
 
     async def _may_heal(
@@ -189,14 +193,19 @@ class Asker:
 
         return True
 
-    async def _heal(self, error: WardenError, notes: list[str]) -> bool:
+    async def _heal(
+        self,
+        error: WardenError,
+        notes: list[str],
+    ) -> HealReport | None:
+        """Heal after ``error``; None when the heal was refused."""
         outcome = await self._healer.heal(error)
         if not is_successful(outcome):
-            return False
+            return None
         healed = outcome.unwrap()
         notes.append(f"healed after {error.kind}: {healed.summary}")
 
-        return healed.usable
+        return healed
 
     async def _resumable(
         self,
@@ -484,6 +493,26 @@ def _not_exited(stopped: Stop) -> str:
 
 def _tail(stderr: bytes) -> str:
     return stderr[-2000:].decode("utf-8", "replace").strip()
+
+
+def _after_heal(error: WardenError, report: HealReport | None) -> WardenError:
+    """
+    The turn's error once a heal could not give it a usable sandbox.
+
+    A heal that ended on a sandbox awaiting an operator's login turns any
+    failure into that login: it is what the operator must do next.
+    """
+    if report is None or not report.needs_login or report.sandbox is None:
+        return error
+    action = report.login_action or "log Claude in there"
+    evidence = f"{error}\n{error.detail}" if error.detail else str(error)
+
+    return WardenError(
+        ErrorKind.AUTH,
+        f"the turn failed ({error.kind}) and the heal ended on sandbox "
+        f"{report.sandbox}, which needs an operator's login: {action}",
+        detail=evidence,
+    )
 
 
 def _check_prompt(prompt: str) -> Result[None, WardenError]:

@@ -331,3 +331,17 @@ def test_a_raising_journal_subscriber_stops_neither_turn_nor_heal() -> None:
     heals = r.run(r.store.heal_history(10)).unwrap()
     assert [h.succeeded for h in heals] == [True]
     assert r.run(r.store.conversation("c")).unwrap() is not None
+
+
+def test_a_heal_that_needs_a_login_makes_the_turn_an_auth_error() -> None:
+    r = rig(template=False)
+    del r.world.sandboxes[PRIMARY.value]
+
+    reply = r.run(r.services.asker.ask("hello"))
+
+    error = reply.failure()
+    assert error.kind is ErrorKind.AUTH
+    assert f"sandbox {HEAL}" in error.message
+    assert f"`docker sandbox exec -it {HEAL} claude`" in error.message
+    assert "sandbox_unavailable" in error.detail
+    assert [a.code for a in r.alerts.alerts] == ["login_needed"]
