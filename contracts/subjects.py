@@ -113,6 +113,15 @@ class Subject(Protocol):
         """A path an image tar may be written to."""
         ...
 
+    def allowing_api_key(self) -> SandboxRuntime:
+        """
+        The runtime over the same world, with API-key billing allowed.
+
+        As SANDBOX_ALLOW_API_KEY_AUTH=true makes it: ``exec`` then
+        forwards `ANTHROPIC_API_KEY` and its kin instead of refusing.
+        """
+        ...
+
 
 class SimulatorSubject:
     """SimulatedRuntime on a fresh world and a virtual clock."""
@@ -165,6 +174,9 @@ class SimulatorSubject:
     def export_path(self, file_name: str) -> str:
         return str(Path(self.workspace.path).parent / file_name)
 
+    def allowing_api_key(self) -> SandboxRuntime:
+        return SimulatedRuntime(self.world, self.clock, allow_api_key=True)
+
 
 class FakeSubject:
     """A CLI adapter driving D2's fake executable, with real timers."""
@@ -184,12 +196,7 @@ class FakeSubject:
         self.workspace = Workspace(str(workspace))
         self._root = root
         self._env = self.fakes.environment()
-        adapter = DockerSandboxCli if tool == "docker" else SbxCli
-        self.runtime: SandboxRuntime = adapter(
-            env=self._env,
-            policy=StopPolicy(grace=0.3, cleanup_timeout=5.0),
-            timeouts=ToolTimeouts(query=10.0, change=20.0, image=30.0),
-        )
+        self.runtime: SandboxRuntime = self._adapter(allow_api_key=False)
         self.missing_tool_reason = (
             UnavailableReason.PLUGIN_MISSING
             if tool == "docker"
@@ -231,6 +238,18 @@ class FakeSubject:
     def export_path(self, file_name: str) -> str:
         return str(self._root / file_name)
 
+    def allowing_api_key(self) -> SandboxRuntime:
+        return self._adapter(allow_api_key=True)
+
+    def _adapter(self, *, allow_api_key: bool) -> SandboxRuntime:
+        adapter = DockerSandboxCli if self.tool == "docker" else SbxCli
+        return adapter(
+            env=self._env,
+            policy=StopPolicy(grace=0.3, cleanup_timeout=5.0),
+            timeouts=ToolTimeouts(query=10.0, change=20.0, image=30.0),
+            allow_api_key=allow_api_key,
+        )
+
 
 class RealSubject:
     """
@@ -250,8 +269,10 @@ class RealSubject:
         workspace = Path(raw) if raw else root / "workspace"
         workspace.mkdir(parents=True, exist_ok=True)
         self.workspace = Workspace(str(workspace.resolve()))
-        adapter = DockerSandboxCli if tool == "docker" else SbxCli
-        self.runtime: SandboxRuntime = adapter()
+        self._adapter: type[DockerSandboxCli | SbxCli] = (
+            DockerSandboxCli if tool == "docker" else SbxCli
+        )
+        self.runtime: SandboxRuntime = self._adapter()
         self.missing_tool_reason = (
             UnavailableReason.PLUGIN_MISSING
             if tool == "docker"
@@ -295,3 +316,6 @@ class RealSubject:
 
     def export_path(self, file_name: str) -> str:
         return str(self._root / file_name)
+
+    def allowing_api_key(self) -> SandboxRuntime:
+        return self._adapter(allow_api_key=True)

@@ -11,7 +11,7 @@ reports it, never skipped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -37,6 +37,7 @@ from sandwarden.domain.values import (
     SessionId,
     Workspace,
 )
+from sandwarden.ports import SandboxRuntime
 from sandwarden.simulator.world import Behaviour
 
 MAIN = "contract-main"
@@ -74,13 +75,16 @@ async def run_to_end(
     limits: Limits = GENEROUS,
     stdin: bytes | None = PROMPT,
     workdir: Workspace | None = None,
+    env: Mapping[str, str] | None = None,
+    runtime: SandboxRuntime | None = None,
 ) -> Result[Ran, WardenError]:
-    started = await subject.runtime.exec(
+    started = await (runtime or subject.runtime).exec(
         SandboxName(name),
         command,
         workdir=workdir or subject.workspace,
         limits=limits,
         stdin=stdin,
+        env=env,
     )
     if not is_successful(started):
         return started.map(lambda _: Ran(_empty(), b"", b""))
@@ -215,6 +219,48 @@ def test_an_api_key_fallback_is_caught_by_the_billing_guard(
     assert status.logged_in
     guarded = check_billing(status, allow_api_key=False)
     assert guarded.failure().kind is ErrorKind.BILLING_GUARD
+
+
+def test_exec_refuses_an_api_key_in_the_environment_before_running(
+    subject: Subject,
+) -> None:
+    # The refusal comes first: even a missing sandbox is not looked up.
+    ran = subject.run(
+        run_to_end(
+            subject,
+            "contract-none",
+            ("git", "rev-parse", "HEAD"),
+            stdin=None,
+            env={"ANTHROPIC_API_KEY": "sk-ant-contract"},
+        )
+    )
+
+    error = ran.failure()
+    assert error.kind is ErrorKind.BILLING_GUARD
+    assert "ANTHROPIC_API_KEY" in error.message
+    assert "sk-ant-contract" not in str(error)
+
+
+def test_an_api_key_is_forwarded_when_api_key_billing_is_allowed(
+    subject: Subject,
+) -> None:
+    arrange(lambda: subject.add_sandbox(MAIN, logged_in=False))
+    # Subjects written before the guard may not offer the allowing twin.
+    if not hasattr(subject, "allowing_api_key"):
+        pytest.skip("the subject has no allowing_api_key()")
+
+    ran = subject.run(
+        run_to_end(
+            subject,
+            MAIN,
+            ("git", "rev-parse", "HEAD"),
+            stdin=None,
+            env={"ANTHROPIC_API_KEY": "sk-ant-contract"},
+            runtime=subject.allowing_api_key(),
+        )
+    )
+
+    assert ran.unwrap().result.stopped is None
 
 
 # Claude runs.

@@ -61,7 +61,9 @@ def bootstrap(
 
     if settings.runtime is Runtime.SIM and runtime is None:
         world = rehearsal_world(settings)
-        runtime = SimulatedRuntime(world, clock)
+        runtime = SimulatedRuntime(
+            world, clock, allow_api_key=settings.allow_api_key_auth
+        )
         host = host or SimulatedHost(world)
         store = store or InMemoryStateStore(clock)
     runtime = runtime or _real_runtime(settings)
@@ -181,11 +183,18 @@ def tool_timeouts(settings: Settings) -> ToolTimeouts:
 def _real_runtime(settings: Settings) -> SandboxRuntime:
     timeouts = tool_timeouts(settings)
     policy = StopPolicy(grace=settings.grace)
+    allow = settings.allow_api_key_auth
     if settings.runtime is Runtime.SBX:
-        return SbxCli(tool=settings.sbx, timeouts=timeouts, policy=policy)
+        return SbxCli(
+            tool=settings.sbx,
+            timeouts=timeouts,
+            policy=policy,
+            allow_api_key=allow,
+        )
 
     return DockerSandboxCli(
         tool=settings.docker,
         timeouts=timeouts,
         policy=policy,
+        allow_api_key=allow,
     )

@@ -8,10 +8,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from returns.pipeline import is_successful
+from returns.result import Result
 
 from sandwarden.adapters.docker_sandbox import ToolTimeouts
 from sandwarden.bootstrap import bootstrap, tool_timeouts
-from sandwarden.domain.errors import UnavailableReason
+from sandwarden.domain.deadlines import Limits
+from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.settings import Settings, load_settings
 
 HOME = "/home/op"
@@ -97,3 +100,43 @@ def test_a_probe_over_a_wedged_tool_fails_within_the_query_deadline(
     error = probed.failure()
     assert error.reason is UnavailableReason.WEDGED
     assert "within 0.3 s" in error.message
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+@pytest.mark.parametrize("runtime", ["docker", "sbx", "sim"])
+def test_the_api_key_setting_reaches_the_runtimes_exec(
+    tmp_path: Path, runtime: str, allowed: bool
+) -> None:
+    chosen = settings(
+        {
+            "SANDWARDEN_RUNTIME": runtime,
+            # A tool that is not there: an allowed exec gets as far as
+            # looking for it, a refused one does not.
+            "SANDWARDEN_DOCKER": str(tmp_path / "absent" / "docker"),
+            "SANDWARDEN_SBX": str(tmp_path / "absent" / "sbx"),
+            "SANDWARDEN_STATE_DIR": str(tmp_path / "state"),
+            "SANDBOX_ALLOW_API_KEY_AUTH": str(allowed).lower(),
+        },
+    )
+    warden = bootstrap(chosen).unwrap()
+    deps = warden.services.deps
+
+    async def started() -> Result[object, WardenError]:
+        return await deps.runtime.exec(
+            chosen.sandbox,
+            ("true",),
+            workdir=chosen.workspace,
+            limits=Limits(5.0),
+            env={"ANTHROPIC_API_KEY": "x"},
+        )
+
+    try:
+        outcome = asyncio.run(started())
+    finally:
+        warden.close()
+
+    refused = (
+        not is_successful(outcome)
+        and outcome.failure().kind is ErrorKind.BILLING_GUARD
+    )
+    assert refused is not allowed

@@ -52,6 +52,7 @@ from sandwarden.domain.invocation import (
     Dialect,
     auth_status_argv,
     exec_argv,
+    forwarded_env,
     git_head_argv,
 )
 from sandwarden.domain.sandbox import (
@@ -137,7 +138,9 @@ class SandboxCli:
     ``tool`` is the executable (a name looked up on ``PATH`` at each
     call, or a path); ``env`` the environment the tool runs with (None:
     this process's own). Every call has a deadline from ``timeouts``;
-    ``policy`` says how a stopped run is ended.
+    ``policy`` says how a stopped run is ended. ``allow_api_key`` is
+    SANDBOX_ALLOW_API_KEY_AUTH: without it ``exec`` refuses to forward a
+    variable that would bill an API account (``billing_guard``).
     """
 
     dialect: ClassVar[Dialect]
@@ -151,11 +154,13 @@ class SandboxCli:
         timeouts: ToolTimeouts | None = None,
         policy: StopPolicy | None = None,
         env: Mapping[str, str] | None = None,
+        allow_api_key: bool = False,
     ) -> None:
         self._tool = tool or self.default_tool
         self._timeouts = timeouts or ToolTimeouts()
         self._policy = policy or StopPolicy()
         self._env = dict(env) if env is not None else None
+        self._allow_api_key = allow_api_key
 
     # Names.
 
@@ -307,20 +312,25 @@ class SandboxCli:
         Start ``command`` in the sandbox under ``SANDWARDEN_RUN=<id>``.
 
         Values of ``env`` and the marker go into the tool's environment
-        and are forwarded by name (`-e NAME`), never on argv. When a
-        limit or a cancel stops the run, the runner kills the local tool
-        and then runs ``STOP_SCRIPT`` through the tool, because killing
-        the client does not stop the command inside the sandbox.
+        and are forwarded by name (`-e NAME`), never on argv. A variable
+        that bills an API account is refused, before anything runs,
+        unless ``allow_api_key``. When a limit or a cancel stops the run,
+        the runner kills the local tool and then runs ``STOP_SCRIPT``
+        through the tool, because killing the client does not stop the
+        command inside the sandbox.
         """
         checked = self.check_name(name)
         if not is_successful(checked):
             return Failure(checked.failure())
+        forwarded = forwarded_env(env or {}, self._allow_api_key)
+        if not is_successful(forwarded):
+            return Failure(forwarded.failure())
         tool = self.resolve()
         if not is_successful(tool):
             return Failure(tool.failure())
 
         run_id = uuid.uuid4().hex
-        extra = dict(env or {})
+        extra = forwarded.unwrap()
         extra[RUN_MARKER] = run_id
         try:
             argv = exec_argv(

@@ -23,6 +23,7 @@ from returns.result import Failure, Result, Success
 from sandwarden.domain.auth import AuthStatus
 from sandwarden.domain.deadlines import Limits, Stop
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
+from sandwarden.domain.invocation import forwarded_env
 from sandwarden.domain.sandbox import (
     Capabilities,
     ExecResult,
@@ -70,7 +71,13 @@ LATENCY: Mapping[str, float] = {
 
 
 class SimulatedRuntime:
-    """The sandbox tool, simulated; see the module docstring."""
+    """
+    The sandbox tool, simulated; see the module docstring.
+
+    ``allow_api_key`` is SANDBOX_ALLOW_API_KEY_AUTH, as the real adapters
+    take it: without it ``exec`` refuses to forward a variable that
+    would bill an API account.
+    """
 
     def __init__(
         self,
@@ -79,10 +86,12 @@ class SimulatedRuntime:
         *,
         call_timeout: float = 60.0,
         latency: Mapping[str, float] = LATENCY,
+        allow_api_key: bool = False,
     ) -> None:
         self.world = world
         self._clock = clock
         self._call_timeout = call_timeout
+        self._allow_api_key = allow_api_key
         self._latency = dict(LATENCY) | dict(latency)
         self._running: list[SimulatedExecution] = []
 
@@ -199,7 +208,16 @@ class SimulatedRuntime:
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Result[Execution, WardenError]:
-        """Start ``command``; the tool's own failures come as its output."""
+        """
+        Start ``command``; the tool's own failures come as its output.
+
+        A variable of ``env`` that bills an API account is refused before
+        anything runs, unless API-key billing is allowed.
+        """
+        forwarded = forwarded_env(env or {}, self._allow_api_key)
+        if not is_successful(forwarded):
+            self._record(f"exec {name}: refused ({forwarded.failure().kind})")
+            return Failure(forwarded.failure())
         started = self._clock.monotonic()
         await self._clock.sleep(self._latency["exec"])
         world, sandbox = self.world, self.world.sandboxes.get(name.value)
