@@ -9,10 +9,17 @@ each line. Target: at least 0.7 of the baseline.
 
 Memory: a fresh process decodes a 200 MB transcript, generated on the
 fly, whose longest line is 4 MB. Target: peak resident memory under
-three times the longest line plus 40 MB.
+three times the longest line plus 40 MB. The process is run three times
+and the highest peak counts. The child imports only the decoder's own
+modules (``sandwarden`` imports its public names lazily), as a consumer
+of the decoder would; its resident memory after those imports is
+reported too, to show what the decoding itself adds.
+
+Every size here is in MB of 1,000,000 bytes, not MiB; the chunk size
+alone is in KiB.
 
 Run: ``.venv/bin/python bench/stream_decoder.py``. The last line printed
-is a JSON object with the figures.
+is a JSON object with the figures and a pass flag per target.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from sandwarden.domain.stream import StreamDecoder
 
 CHUNK = 64 * 1024
 MB = 1_000_000
+MEMORY_RUNS = 3
+RATIO_TARGET = 0.7
 THROUGHPUT_SIZE = 50 * MB
 MEMORY_SIZE = 200 * MB
 LONGEST_LINE = 4 * MB
@@ -249,7 +258,7 @@ def measure_throughput() -> dict[str, float]:
         "decoder_mb_per_s": round(size_mb / seconds["decoder"], 1),
         "decode_to_reply_mb_per_s": round(size_mb / seconds["reply"], 1),
         "ratio": round(seconds["baseline"] / seconds["decoder"], 3),
-        "ratio_target": 0.7,
+        "ratio_target": RATIO_TARGET,
     }
 
 
@@ -263,6 +272,7 @@ def memory_child() -> None:
             sizes[0] = max(sizes[0], len(line))
             yield line
 
+    imported = _resident()
     total = 0
     lines = transcript_lines(MEMORY_SIZE, LONGEST_LINE, seed=11)
     for chunk in _chunks(measured(lines)):
@@ -270,7 +280,13 @@ def memory_child() -> None:
         decoder.feed(chunk)
     decoder.finish()
     longest = sizes[0]
-    print(json.dumps({"total": total, "longest": longest, "peak": _peak()}))
+    figures = {
+        "total": total,
+        "longest": longest,
+        "imported": imported,
+        "peak": _peak(),
+    }
+    print(json.dumps(figures))
 
 
 def _chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
@@ -307,28 +323,49 @@ def _peak() -> int:
         # ru_maxrss is in KiB on Linux, in bytes on macOS.
         scale = 1 if sys.platform == "darwin" else 1024
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    return _status_field(status, "VmHWM:")
+
+
+def _resident() -> int:
+    """Return this process's resident memory now, in bytes (0 off Linux)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0
+
+    return _status_field(status, "VmRSS:")
+
+
+def _status_field(status: str, field: str) -> int:
+    # /proc/self/status gives sizes in kB that are KiB (1024 bytes).
     for row in status.splitlines():
-        if row.startswith("VmHWM:"):
+        if row.startswith(field):
             return int(row.split()[1]) * 1024
 
     return 0
 
 
-def measure_memory() -> dict[str, float]:
-    child = subprocess.run(
-        [sys.executable, __file__, "--memory-child"],
-        capture_output=True,
-        check=True,
-        text=True,
-    )
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
-    limit = 3 * figures["longest"] + 40 * MB
+def measure_memory() -> dict[str, object]:
+    runs = []
+    for _ in range(MEMORY_RUNS):
+        child = subprocess.run(
+            [sys.executable, __file__, "--memory-child"],
+            capture_output=True,
+            check=True,
+            text=True,
+        )
+        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    worst = max(runs, key=lambda figures: figures["peak"])
+    limit = 3 * worst["longest"] + 40 * MB
 
     return {
-        "memory_transcript_mb": round(figures["total"] / MB, 1),
-        "longest_line_mb": round(figures["longest"] / MB, 2),
-        "peak_rss_mb": round(figures["peak"] / MB, 1),
+        "memory_transcript_mb": round(worst["total"] / MB, 1),
+        "longest_line_mb": round(worst["longest"] / MB, 2),
+        "rss_after_import_mb": round(worst["imported"] / MB, 1),
+        "peak_rss_mb": round(worst["peak"] / MB, 1),
+        "peak_rss_runs_mb": [round(run["peak"] / MB, 1) for run in runs],
         "peak_rss_limit_mb": round(limit / MB, 1),
+        "memory_passed": worst["peak"] <= limit,
     }
 
 
@@ -341,20 +378,24 @@ def main() -> None:
     memory = measure_memory()
     print(
         f"peak RSS {memory['peak_rss_mb']} MB decoding "
-        f"{memory['memory_transcript_mb']} MB (limit "
-        f"{memory['peak_rss_limit_mb']} MB)",
+        f"{memory['memory_transcript_mb']} MB, worst of {MEMORY_RUNS} "
+        f"runs (limit {memory['peak_rss_limit_mb']} MB; "
+        f"{memory['rss_after_import_mb']} MB after imports; "
+        "MB = 1,000,000 bytes)",
     )
     throughput = measure_throughput()
     print(
         f"decoder {throughput['decoder_mb_per_s']} MB/s, baseline "
         f"{throughput['baseline_mb_per_s']} MB/s, ratio "
-        f"{throughput['ratio']} (target >= 0.7)",
+        f"{throughput['ratio']} (target >= {RATIO_TARGET})",
     )
-    figures = {**throughput, **memory}
-    figures["passed"] = (
-        throughput["ratio"] >= 0.7
-        and memory["peak_rss_mb"] <= memory["peak_rss_limit_mb"]
-    )
+    figures: dict[str, object] = {
+        "units": "MB = 1,000,000 bytes",
+        **throughput,
+        **memory,
+    }
+    figures["ratio_passed"] = throughput["ratio"] >= RATIO_TARGET
+    figures["passed"] = figures["ratio_passed"] and memory["memory_passed"]
     print(json.dumps(figures))
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,16 @@ FACADE = {
 }
 
 
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter, where nothing is imported yet."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+
+
 def test_the_public_names_are_pinned() -> None:
     assert sandwarden.__all__ == PUBLIC
 
@@ -95,6 +107,36 @@ def test_each_public_name_imports(name: str) -> None:
     module = importlib.import_module("sandwarden")
 
     assert getattr(module, name) is not None
+
+
+def test_bootstrap_stays_the_function_once_its_module_is_imported() -> None:
+    probe = (
+        "import sandwarden.bootstrap; from sandwarden import bootstrap; "
+        "print(type(bootstrap).__name__)"
+    )
+
+    child = run_python(probe)
+
+    assert child.stdout.strip() == "function"
+
+
+def test_importing_the_decoder_leaves_the_rest_of_the_package_unloaded() -> (
+    None
+):
+    probe = (
+        "import sys, sandwarden.domain.stream; "
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "('sandwarden.adapters', 'sandwarden.service', 'sandwarden.simul', "
+        "'asyncio', 'sqlite3'))))"
+    )
+
+    child = run_python(probe)
+
+    assert child.stdout.strip() == "[]"
+
+
+def test_the_public_names_are_listed_by_dir() -> None:
+    assert set(dir(sandwarden)) >= set(PUBLIC)
 
 
 def test_both_wardens_offer_the_same_operations() -> None:

@@ -391,6 +391,54 @@ def test_a_line_of_several_megabytes_is_decoded() -> None:
     assert isinstance(result, ResultEvent)
 
 
+# Lines past 64 KiB inside one chunk are decoded from a view of it.
+LONG = "é" * 40_000
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        line(type="result", result=LONG, is_error=False),
+        b'{"type":"result","result":"' + b"\xff" * 70_000 + b'"}\n',
+        b'{"type":"result","result":"' + b"x" * 70_000 + b"\n",
+        b"   " + line(type="result", result=LONG, is_error=False),
+        b"[SandboxDebug] " + b"x" * 70_000 + b"\n",
+    ],
+    ids=["valid", "invalid-utf8", "corrupt", "indented", "noise"],
+)
+def test_a_long_line_decodes_alike_in_one_chunk_and_in_many(
+    raw: bytes,
+) -> None:
+    data = raw + line(type="result", result="after", is_error=False)
+    decoder = StreamDecoder()
+
+    whole = decode_all(data)
+    pieces: list[Event] = []
+    for start in range(0, len(data), 4096):
+        pieces += decoder.feed(data[start : start + 4096])
+    pieces += decoder.finish()
+
+    assert whole == pieces
+    assert len(whole) == 2
+    assert whole[1] == ResultEvent(
+        session_id=None,
+        subtype=None,
+        is_error=False,
+        result="after",
+    )
+
+
+def test_a_fed_buffer_is_free_to_change_once_feed_returns() -> None:
+    chunk = bytearray(line(type="result", result=LONG, is_error=False))
+    decoder = StreamDecoder()
+
+    (event,) = decoder.feed(chunk)
+    chunk.clear()
+
+    assert isinstance(event, ResultEvent)
+    assert event.result == LONG
+
+
 def test_an_oversized_line_is_skipped_and_the_run_goes_on() -> None:
     big = line(type="user", padding="y" * 500)
     data = line(type="system", subtype="init") + big + line(type="result")
