@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from returns.pipeline import is_successful
@@ -51,6 +49,7 @@ from sandwarden.domain.values import SandboxName
 from sandwarden.ports import Alert, AlertLevel
 from sandwarden.service.deps import Deps
 from sandwarden.service.doctor import _tool_of
+from sandwarden.service.heallock import holding_heal_lock
 from sandwarden.service.journal import Topic
 from sandwarden.service.probe import Prober
 
@@ -126,41 +125,13 @@ class Healer:
             trigger = eligible.unwrap()
         broken = failed or await self.active()
 
-        async with self._lock, self._held() as waited:
+        held = holding_heal_lock(self._deps, self._owner, "heal")
+        async with self._lock, held as waited:
             if waited:
                 reused = await self._other_result(broken)
                 if reused is not None:
                     return Success(reused)
             return await self._heal(trigger, broken, forced=error is None)
-
-    @asynccontextmanager
-    async def _held(self) -> AsyncIterator[bool]:
-        """Hold the cross-process heal lock; tell whether we had to wait."""
-        deps = self._deps
-        ttl = deps.config.lock_ttl
-        waited = False
-        deadline = deps.clock.monotonic() + ttl
-        while True:
-            taken = await deps.store.acquire_heal_lock(self._owner, ttl)
-            if not is_successful(taken):
-                # A store that cannot lock must not stop the heal; at
-                # worst two processes heal at once, and the breaker
-                # counts both.
-                deps.note(
-                    Topic.HEAL,
-                    f"heal lock unavailable: {taken.failure().message}",
-                )
-                break
-            if taken.unwrap() or deps.clock.monotonic() >= deadline:
-                break
-            if not waited:
-                deps.note(Topic.HEAL, "another process is healing; waiting")
-            waited = True
-            await deps.clock.sleep(deps.config.lock_poll)
-        try:
-            yield waited
-        finally:
-            await deps.store.release_heal_lock(self._owner)
 
     async def _other_result(self, broken: SandboxName) -> HealReport | None:
         """After waiting: use what another process's heal left, if usable."""

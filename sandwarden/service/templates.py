@@ -14,6 +14,7 @@ so), but the previous template survives on every tool.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum, unique
 
@@ -25,6 +26,7 @@ from sandwarden.domain.sandbox import Capabilities, Operation, SandboxSpec
 from sandwarden.domain.templates import TagRotation, rollback, rotation
 from sandwarden.domain.values import ImageTag, SandboxName
 from sandwarden.service.deps import Deps
+from sandwarden.service.heallock import holding_heal_lock
 from sandwarden.service.journal import Topic
 from sandwarden.service.probe import Prober
 
@@ -96,6 +98,7 @@ class Templates:
     def __init__(self, deps: Deps, prober: Prober) -> None:
         self._deps = deps
         self._prober = prober
+        self._owner = f"pid-{os.getpid()}-templates-{id(self):x}"
 
     async def save(
         self,
@@ -105,13 +108,26 @@ class Templates:
         Save ``sandbox`` (the active one by default) as the template.
 
         Refused, with nothing changed, when the sandbox does not probe
-        healthy or the image store is down.
+        healthy or the image store is down. Holds the heal lock, so no
+        heal swaps or replaces the sandbox meanwhile; under sbx, which
+        saves only a stopped sandbox, the sandbox is left stopped and
+        the next turn starts it again (a step says so).
         """
         deps = self._deps
         template = configured_template(deps)
         if not is_successful(template):
             return Failure(template.failure())
-        latest = template.unwrap()
+
+        async with holding_heal_lock(deps, self._owner, "template save"):
+            return await self._save(template.unwrap(), sandbox)
+
+    async def _save(
+        self,
+        latest: ImageTag,
+        sandbox: SandboxName | None,
+    ) -> Result[SavedTemplate, WardenError]:
+        deps = self._deps
+        # Named under the lock: a heal that just ended may have swapped.
         name = sandbox or await active_sandbox(deps)
         steps: list[str] = []
 
@@ -145,7 +161,10 @@ class Templates:
                 return Failure(_stopped(copied.failure(), steps))
             previous, method = move.target, copied.unwrap()
             steps.append(f"kept the current template: {move.describe()}")
+        stops = _saves_only_stopped(caps.unwrap())
         saved = await deps.runtime.save(name, latest)
+        if stops:
+            steps.append(self._note_stop(name, stopped=is_successful(saved)))
         if not is_successful(saved):
             return Failure(_stopped(saved.failure(), steps))
         steps.append(f"saved {name} as {latest}")
@@ -160,6 +179,17 @@ class Templates:
         return Success(
             SavedTemplate(name, latest, previous, method, tuple(steps)),
         )
+
+    def _note_stop(self, name: SandboxName, *, stopped: bool) -> str:
+        """Say, and journal, that saving stopped (or may have) ``name``."""
+        done = "stopped" if stopped else "may have stopped"
+        step = (
+            f"{done} sandbox {name} (sbx saves only a stopped sandbox; "
+            "the next turn starts it again)"
+        )
+        self._deps.note(Topic.TEMPLATE, step, sandbox=str(name))
+
+        return step
 
     async def rollback(self) -> Result[RolledBack, WardenError]:
         """Point the template back at the one it replaced (``prev``)."""
@@ -303,6 +333,12 @@ async def image_store(
         )
 
     return caps
+
+
+def _saves_only_stopped(caps: Capabilities) -> bool:
+    """Tell whether the tool stops a sandbox to save it (sbx does)."""
+    # The doctor tells the tools apart the same way, by name.
+    return "sbx" in caps.tool.lower()
 
 
 def _stopped(error: WardenError, steps: list[str]) -> WardenError:

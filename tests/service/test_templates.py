@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 
 from returns.pipeline import is_successful
@@ -197,3 +198,52 @@ def test_saving_uses_the_active_sandbox_after_a_heal() -> None:
     assert saved.sandbox == healed
     image = r.world.images[image_of(r.world, LATEST) or ""]
     assert image.source == healed.value
+
+
+def test_on_sbx_a_save_says_it_stopped_the_sandbox() -> None:
+    r = rig(Tool.SBX)
+
+    saved = r.clock.run(r.templates.save()).unwrap()
+
+    stop = (
+        "stopped sandbox main (sbx saves only a stopped sandbox; the next "
+        "turn starts it again)"
+    )
+    assert saved.steps[-2:] == (stop, f"saved main as {LATEST}")
+    assert stop in [note.message for note in r.deps.journal.notes]
+
+
+def test_under_the_plugin_a_save_stops_nothing() -> None:
+    r = rig()
+
+    saved = r.clock.run(r.templates.save()).unwrap()
+
+    assert not any("stopped" in step for step in saved.steps)
+
+
+def test_a_save_waits_for_a_heal_holding_the_lock() -> None:
+    r = rig()
+    store = r.deps.store
+
+    async def during_a_heal() -> tuple[float, bool]:
+        assert (await store.acquire_heal_lock("healer", 900.0)).unwrap()
+
+        async def heal_ends() -> None:
+            await r.clock.sleep(42.0)
+            await store.release_heal_lock("healer")
+
+        ending = asyncio.create_task(heal_ends())
+        saved = await r.templates.save()
+        await ending
+        free = (await store.acquire_heal_lock("after", 1.0)).unwrap()
+        return (
+            saved.map(lambda _: r.clock.monotonic()).unwrap(),
+            free,
+        )
+
+    saved_at, released = r.clock.run(during_a_heal())
+
+    assert saved_at >= 42.0
+    assert released
+    waiting = "another process holds the heal lock; the template save waits"
+    assert waiting in [note.message for note in r.deps.journal.notes]
