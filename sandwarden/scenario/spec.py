@@ -9,16 +9,24 @@ what was expected. Durations are seconds, or text such as ``90s``,
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from returns.result import Failure, Result, Success
 
 from sandwarden.domain.errors import WardenError
 from sandwarden.domain.values import SandboxName, Workspace
+from sandwarden.scenario.fields import FieldReader
+from sandwarden.scenario.model import (
+    AskSpec,
+    FaultSpec,
+    SandboxSpecEntry,
+    Scenario,
+    WardenSpec,
+    WorldSpec,
+    parse_duration,
+)
 from sandwarden.simulator.faults import Fault
 from sandwarden.simulator.world import Behaviour, LoginMethod, Tool
 
@@ -32,109 +40,6 @@ __all__ = [
     "parse_duration",
     "parse_scenario",
 ]
-
-_E = TypeVar("_E", Tool, LoginMethod, Behaviour, Fault)
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-
-
-@dataclass(frozen=True, slots=True)
-class SandboxSpecEntry:
-    """A sandbox that exists when the scenario starts."""
-
-    name: SandboxName
-    workspace: Workspace
-    login: LoginMethod = LoginMethod.CLAUDE_AI
-    expires_after: float | None = None
-    api_key_fallback: bool = False
-    auth_json: bool = True
-    status: str = "running"
-    head: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WorldSpec:
-    """The simulated machine at the start."""
-
-    workspace: Workspace
-    tool: Tool = Tool.DOCKER_SANDBOX
-    plugin: bool = True
-    daemon: bool = True
-    image_store: bool = True
-    template: bool = True
-    host_head: str | None = None
-    sandboxes: tuple[SandboxSpecEntry, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class WardenSpec:
-    """The warden's settings for the run (the specification's defaults)."""
-
-    sandbox: SandboxName = field(
-        default_factory=lambda: SandboxName("sandwarden"),
-    )
-    self_heal: bool = True
-    watchdog: bool = True
-    watchdog_interval: float = 300.0
-    parity: bool = False
-    allow_api_key: bool = False
-    probe_cache: float = 30.0
-    prompt_timeout: float = 3600.0
-    inactivity_timeout: float = 600.0
-    max_heals: int = 3
-    heal_window: float = 900.0
-
-
-@dataclass(frozen=True, slots=True)
-class FaultSpec:
-    """A change of the world at a virtual time."""
-
-    at: float
-    fault: Fault
-    target: str = ""
-    value: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class AskSpec:
-    """A prompt sent at a virtual time, and how its Claude run behaves."""
-
-    at: float
-    prompt: str
-    conversation: str | None = None
-    behaviour: Behaviour = Behaviour.NORMAL
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    """A whole rehearsal; see the module docstring."""
-
-    name: str
-    summary: str
-    duration: float
-    world: WorldSpec
-    warden: WardenSpec = field(default_factory=WardenSpec)
-    faults: tuple[FaultSpec, ...] = ()
-    asks: tuple[AskSpec, ...] = ()
-    seed: int = 1
-
-
-def parse_duration(raw: object, where: str) -> Result[float, WardenError]:
-    """Read seconds from a number or from text such as ``1h30m``."""
-    if isinstance(raw, bool):
-        return Failure(_bad(where, raw, "a duration such as 90s or 15m"))
-    if isinstance(raw, int | float):
-        if raw < 0:
-            return Failure(_bad(where, raw, "a duration of 0 or more"))
-        return Success(float(raw))
-    if isinstance(raw, str):
-        text = raw.replace(" ", "")
-        parts = _DURATION.findall(text)
-        if parts and "".join(n + u for n, u in parts) == text:
-            return Success(sum(float(n) * _UNITS[u] for n, u in parts))
-
-    return Failure(_bad(where, raw, "a duration such as 90s, 15m or 1h30m"))
 
 
 def parse_scenario(text: str, source: str) -> Result[Scenario, WardenError]:
@@ -158,16 +63,8 @@ def parse_scenario(text: str, source: str) -> Result[Scenario, WardenError]:
     return Success(scenario)
 
 
-def _bad(where: str, value: object, expected: str) -> WardenError:
-    return WardenError.invalid(f"{where} is {value!r}; expected {expected}")
-
-
-class _Reader:
-    """Collects every problem of a file rather than stopping at one."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[str] = []
+class _Reader(FieldReader):
+    """Reads each part of a scenario into its values."""
 
     def scenario(self, raw: Mapping[str, Any]) -> Scenario | None:
         self._known(
@@ -385,137 +282,3 @@ class _Reader:
                 Behaviour.NORMAL,
             ),
         )
-
-    # -- field readers: each records a problem and returns a usable value
-
-    def _known(
-        self, raw: Mapping[str, Any], prefix: str, keys: set[str]
-    ) -> None:
-        for key in raw:
-            if key not in keys:
-                self.problems.append(
-                    f"unknown key {prefix}{key}; expected one of "
-                    + ", ".join(sorted(keys)),
-                )
-
-    def _table(self, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        value = raw.get(key, {})
-        if not isinstance(value, Mapping):
-            self.problems.append(f"{key} is {value!r}; expected a table")
-            return {}
-
-        return value
-
-    def _list(self, raw: Mapping[str, Any], key: str) -> list[object]:
-        value = raw.get(key, [])
-        if not isinstance(value, list):
-            self.problems.append(
-                f"{key} is {value!r}; expected an array of tables ([[{key}]])",
-            )
-            return []
-
-        return value
-
-    def _text(
-        self,
-        raw: Mapping[str, Any],
-        key: str,
-        where: str,
-        *,
-        required: bool = False,
-    ) -> str:
-        value = raw.get(key)
-        if value is None:
-            if required:
-                self.problems.append(
-                    f"{where or key} is missing; expected text"
-                )
-            return ""
-        if not isinstance(value, str):
-            self.problems.append(f"{where or key} is {value!r}; expected text")
-            return ""
-
-        return value
-
-    def _optional_text(
-        self,
-        raw: Mapping[str, Any],
-        key: str,
-        where: str,
-    ) -> str | None:
-        if raw.get(key) is None:
-            return None
-
-        return self._text(raw, key, where)
-
-    def _flag(
-        self,
-        raw: Mapping[str, Any],
-        key: str,
-        where: str,
-        default: bool,
-    ) -> bool:
-        value = raw.get(key, default)
-        if not isinstance(value, bool):
-            self.problems.append(
-                f"{where} is {value!r}; expected true or false"
-            )
-            return default
-
-        return value
-
-    def _duration(
-        self,
-        raw: Mapping[str, Any],
-        key: str,
-        where: str,
-        default: float,
-    ) -> float:
-        if key not in raw:
-            return default
-        parsed = parse_duration(raw[key], where)
-        if isinstance(parsed, Failure):
-            self.problems.append(parsed.failure().message)
-            return default
-
-        return parsed.unwrap()
-
-    def _workspace(
-        self,
-        raw: Mapping[str, Any],
-        key: str,
-        where: str,
-    ) -> Workspace | None:
-        text = raw.get(key)
-        if text is None:
-            if where == "world.workspace":
-                self.problems.append(
-                    "world.workspace is missing; expected an absolute path",
-                )
-            return None
-        parsed = Workspace.parse(str(text))
-        if isinstance(parsed, Failure):
-            self.problems.append(f"{where}: {parsed.failure().message}")
-            return None
-
-        return parsed.unwrap()
-
-    def _enum(
-        self,
-        raw: Mapping[str, Any],
-        key: str,
-        where: str,
-        kind: type[_E],
-        default: _E | None,
-    ) -> _E:
-        value = raw.get(key)
-        if value is None and default is not None:
-            return default
-        try:
-            return kind(str(value))
-        except ValueError:
-            known = ", ".join(member.value for member in kind)
-            self.problems.append(
-                f"{where} is {value!r}; expected one of {known}"
-            )
-            return default if default is not None else next(iter(kind))
