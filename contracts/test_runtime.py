@@ -455,6 +455,26 @@ def test_save_export_and_load_round_trip_where_the_tool_can(
     )
 
 
+def test_save_to_tar_and_load_round_trip_where_the_tool_can(
+    subject: Subject,
+) -> None:
+    arrange(lambda: subject.add_sandbox(MAIN))
+    tag = ImageTag("contract-auth", "tar")
+    path = subject.export_path("contract-saved.tar")
+    runtime = subject.runtime
+    capabilities = subject.run(runtime.capabilities()).unwrap()
+
+    saved = subject.run(runtime.save_to_tar(SandboxName(MAIN), tag, path))
+
+    if not capabilities.can(Operation.SAVE_TO_TAR):
+        assert saved.failure().kind is ErrorKind.UNSUPPORTED
+        return
+    assert is_successful(saved)
+    assert subject.run(runtime.image_exists(tag)).unwrap() is True
+    loaded = subject.run(runtime.image_load(path))
+    assert tag in loaded.unwrap()
+
+
 def _check_tag(subject: Subject, tag: ImageTag, offered: bool) -> None:
     target = tag.with_tag("prev")
     tagged = subject.run(subject.runtime.image_tag(tag, target))

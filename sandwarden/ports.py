@@ -180,6 +180,22 @@ class SandboxRuntime(Protocol):
         """Snapshot a sandbox as a template image in the image store."""
         ...
 
+    async def save_to_tar(
+        self,
+        name: SandboxName,
+        tag: ImageTag,
+        path: str,
+    ) -> Result[None, WardenError]:
+        """
+        Snapshot a sandbox as template ``tag`` and also write it to a tar.
+
+        Afterwards the image store holds ``tag`` and ``path`` holds a tar
+        that ``image_load`` reads back as ``tag``: the way to back up a
+        template on a tool that cannot export a stored one (sbx). On a
+        failure ``path`` may hold a partial file; the caller removes it.
+        """
+        ...
+
     async def image_exists(
         self,
         tag: ImageTag,

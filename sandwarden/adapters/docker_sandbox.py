@@ -663,20 +663,28 @@ class DockerSandboxCli(SandboxCli):
             )
         ).map(lambda _: None)
 
-    async def save_tar(
+    async def save_to_tar(
         self,
         name: SandboxName,
         tag: ImageTag,
         path: str,
     ) -> Result[None, WardenError]:
-        """`save NAME TAG -o FILE`: snapshot to a tar, not the store."""
-        return (
-            await self.call(
-                ("save", name.value, str(tag), "-o", path),
-                Context.IMAGE,
-                self._timeouts.image,
-            )
-        ).map(lambda _: None)
+        """
+        `save NAME TAG -o FILE`, then `docker image load -i FILE`.
+
+        The plugin's `-o` writes the tar *instead of* loading the image
+        into Docker, so the tar is loaded to leave the template in the
+        store as well.
+        """
+        saved = await self.call(
+            ("save", name.value, str(tag), "-o", path),
+            Context.IMAGE,
+            self._timeouts.image,
+        )
+        if not is_successful(saved):
+            return Failure(saved.failure())
+
+        return (await self.image_load(path)).map(lambda _: None)
 
     async def image_exists(self, tag: ImageTag) -> Result[bool, WardenError]:
         """`docker image inspect TAG`; a missing image is False."""

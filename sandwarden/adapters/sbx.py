@@ -12,7 +12,9 @@ Same port, other tool. What differs from the plugin:
   `template save` refuses a running sandbox (or prompts for a terminal),
   so ``save`` stops the sandbox first. sbx has no command to tag an
   image or export a stored one; ``capabilities()`` says so and those
-  calls fail as ``unsupported``; ``save_tar`` writes a backup tar.
+  calls fail as ``unsupported``. ``save_to_tar`` (`template save -o`)
+  snapshots into the store and a tar at once: that is how a template
+  is backed up under sbx.
 - Claude's credential lives on the host and a proxy injects it; see
   ``SbxCli.auth_status`` for what the probe trusts.
 """
@@ -49,7 +51,8 @@ __all__ = ["SBX_OPERATIONS", "SbxCli"]
 _SBX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]+")
 _RESERVED = frozenset({"default"})
 
-#: What sbx offers: no image tag, no export of a stored template.
+#: What sbx offers: no image tag, no export of a stored template (a
+#: template is written to a tar as it is saved: ``SAVE_TO_TAR``).
 SBX_OPERATIONS = frozenset(Operation) - {
     Operation.IMAGE_TAG,
     Operation.IMAGE_EXPORT,
@@ -141,7 +144,7 @@ class SbxCli(SandboxCli):
         """
         return await self._save(name, tag, ())
 
-    async def save_tar(
+    async def save_to_tar(
         self,
         name: SandboxName,
         tag: ImageTag,
@@ -197,7 +200,7 @@ class SbxCli(SandboxCli):
         tag: ImageTag,
         path: str,
     ) -> Result[None, WardenError]:
-        """sbx cannot export a stored template: use ``save_tar``."""
+        """sbx cannot export a stored template: see ``save_to_tar``."""
         return Failure(
             _unsupported("export a stored template", "Operation.IMAGE_EXPORT")
         )

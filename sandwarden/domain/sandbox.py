@@ -70,6 +70,7 @@ class Operation(StrEnum):
     REMOVE = "remove"
     STOP = "stop"
     SAVE = "save"
+    SAVE_TO_TAR = "save_to_tar"
     IMAGE_EXISTS = "image_exists"
     IMAGE_TAG = "image_tag"
     IMAGE_EXPORT = "image_export"
@@ -81,8 +82,9 @@ class Capabilities:
     """
     What a runtime can do, now and at all.
 
-    ``operations`` is what the tool has at all (sbx has no image tag
-    command); ``image_store`` is whether the store that templates live
+    ``operations`` is what the tool has at all (sbx has no command to
+    tag an image or export a stored one, but saves a sandbox to a tar:
+    ``SAVE_TO_TAR``); ``image_store`` is whether the store that templates live
     in answers right now (for the plugin: is Docker Desktop running).
     """
 

@@ -9,6 +9,13 @@ name, so that a tar under a final name always has its manifest; the
 (the newest is never deleted). A failed or cancelled export leaves no
 file behind.
 
+A tool that cannot export a stored template (sbx) writes the tar while
+it saves one (``save_to_tar``): there a backup saves the active sandbox
+as the template, exactly as `template save` does (probed first, the
+current template kept as ``prev``), with the tar going to the temporary
+name; the rest is the same. ``CreatedBackup.method`` says which way a
+backup went.
+
 A restore checks the tar against its manifest before the image store
 sees a byte of it, loads it, replaces the sandbox with one created from
 the template, and probes the new sandbox's login. Long exports and loads
@@ -18,6 +25,7 @@ report progress to an optional callback.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Coroutine, Sequence
@@ -40,19 +48,21 @@ from sandwarden.domain.backups import (
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.domain.sandbox import Capabilities, Operation, SandboxSpec
 from sandwarden.domain.values import ImageTag, SandboxName
-from sandwarden.ports import Clock
+from sandwarden.ports import Clock, SandboxRuntime
 from sandwarden.service.deps import Deps
 from sandwarden.service.journal import Topic
 from sandwarden.service.probe import Prober
 from sandwarden.service.templates import (
     SavedTemplate,
     Templates,
+    active_sandbox,
     configured_template,
     image_store,
 )
 
 __all__ = [
     "Backup",
+    "BackupMethod",
     "Backups",
     "CreatedBackup",
     "Integrity",
@@ -106,15 +116,32 @@ class Backup:
     why: str = ""
 
 
+@unique
+class BackupMethod(StrEnum):
+    """How a backup's tar was written."""
+
+    #: The stored template was exported (`docker image save`).
+    EXPORT = "export"
+    #: The active sandbox was saved as the template and to the tar at
+    #: once (`sbx template save -o`), the tool having no export.
+    SNAPSHOT = "snapshot"
+
+
 @dataclass(frozen=True, slots=True)
 class CreatedBackup:
-    """A backup just made: the file, its manifest, what else happened."""
+    """
+    A backup just made: the file, its manifest, what else happened.
+
+    ``saved`` is the template save that came first (``--save``) or that
+    wrote the tar (``method`` is ``SNAPSHOT``).
+    """
 
     path: str
     manifest: Manifest
     link: str
     saved: SavedTemplate | None
     pruned: tuple[str, ...]
+    method: BackupMethod = BackupMethod.EXPORT
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,54 +202,50 @@ class Backups:
         Export the configured template to a new backup file.
 
         With ``save``, the active sandbox is saved as the template first.
+        A tool that cannot export a stored template always saves the
+        active sandbox, writing the tar as it does (see the module
+        docstring); it must probe healthy and logged in.
         """
         deps = self._deps
         template = configured_template(deps)
         if not is_successful(template):
             return Failure(template.failure())
         tag = template.unwrap()
-
-        saved: SavedTemplate | None = None
-        if save:
-            made = await self._templates.save()
-            if not is_successful(made):
-                return Failure(made.failure())
-            saved = made.unwrap()
         caps = await image_store(deps, "backing up a template")
         if not is_successful(caps):
             return Failure(caps.failure())
-        if not caps.unwrap().can(Operation.IMAGE_EXPORT):
+        method = _method(caps.unwrap())
+        if method is None:
             return Failure(
                 WardenError(
                     ErrorKind.UNSUPPORTED,
-                    f"{caps.unwrap().tool} cannot export a stored template "
-                    "to a tar file, so it cannot be backed up here",
+                    f"{caps.unwrap().tool} can neither export a stored "
+                    "template nor save a sandbox to a tar file, so it "
+                    "cannot be backed up here",
                 ),
             )
-        exists = await deps.runtime.image_exists(tag)
-        if not is_successful(exists):
-            return Failure(exists.failure())
-        if not exists.unwrap():
-            return Failure(
-                WardenError(
-                    ErrorKind.NOT_FOUND,
-                    f"template {tag} is not in the image store; save one "
-                    "first: `sandwarden template save`, or `sandwarden "
-                    "backup create --save`",
-                ),
-            )
-        ready = deps.host.ensure_private_dir(self._directory)
-        if not is_successful(ready):
-            return Failure(ready.failure())
 
+        saved: SavedTemplate | None = None
+        if method is BackupMethod.EXPORT:
+            ready = await self._export_ready(tag, save=save)
+            if not is_successful(ready):
+                return Failure(ready.failure())
+            saved = ready.unwrap()
+        made = deps.host.ensure_private_dir(self._directory)
+        if not is_successful(made):
+            return Failure(made.failure())
         named = await self._free_name(tag)
         if not is_successful(named):
             return Failure(named.failure())
         name, at = named.unwrap()
-        written = await self._write(tag, name, at, caps.unwrap(), progress)
+
+        written = await self._write(
+            tag, name, at, caps.unwrap(), progress, method=method
+        )
         if not is_successful(written):
             return Failure(written.failure())
-        manifest = written.unwrap()
+        manifest, snapshot = written.unwrap()
+        saved = snapshot or saved
         final = self._path(name)
         link = self._path(latest_link_name(tag))
         linked = deps.host.replace_link(link, name)
@@ -237,19 +260,55 @@ class Backups:
                     detail=error.detail,
                 ),
             )
+        how = (
+            ""
+            if saved is None or method is BackupMethod.EXPORT
+            else f" while saving sandbox {saved.sandbox} as the template"
+        )
         deps.note(
             Topic.BACKUP,
-            f"backed up template {tag} to {final}",
+            f"backed up template {tag} to {final}{how}",
             template=str(tag),
             path=final,
             size=manifest.size,
             sha256=manifest.sha256,
+            method=str(method),
         )
         pruned = self._prune(verified={name})
 
         return Success(
-            CreatedBackup(final, manifest, link, saved, pruned.deleted),
+            CreatedBackup(
+                final, manifest, link, saved, pruned.deleted, method
+            ),
         )
+
+    async def _export_ready(
+        self,
+        tag: ImageTag,
+        *,
+        save: bool,
+    ) -> Result[SavedTemplate | None, WardenError]:
+        """Save first if asked, then make sure the store holds ``tag``."""
+        saved: SavedTemplate | None = None
+        if save:
+            made = await self._templates.save()
+            if not is_successful(made):
+                return Failure(made.failure())
+            saved = made.unwrap()
+        exists = await self._deps.runtime.image_exists(tag)
+        if not is_successful(exists):
+            return Failure(exists.failure())
+        if not exists.unwrap():
+            return Failure(
+                WardenError(
+                    ErrorKind.NOT_FOUND,
+                    f"template {tag} is not in the image store; save one "
+                    "first: `sandwarden template save`, or `sandwarden "
+                    "backup create --save`",
+                ),
+            )
+
+        return Success(saved)
 
     async def list(
         self,
@@ -464,7 +523,9 @@ class Backups:
         at: float,
         caps: Capabilities,
         progress: Progress | None,
-    ) -> Result[Manifest, WardenError]:
+        *,
+        method: BackupMethod,
+    ) -> Result[tuple[Manifest, SavedTemplate | None], WardenError]:
         """Export, measure, describe and commit; leave nothing on failure."""
         deps, host = self._deps, self._deps.host
         temporary = self._path(temporary_name(name))
@@ -474,7 +535,7 @@ class Backups:
         try:
             exported = await _watched(
                 deps.clock,
-                deps.runtime.image_export(template, temporary),
+                self._tar(method, template, temporary),
                 progress,
                 lambda: (host.file_size(temporary).value_or(0), None),
             )
@@ -518,7 +579,65 @@ class Backups:
             host.remove(manifest_path)
             return Failure(committed.failure())
 
-        return Success(manifest)
+        return Success((manifest, exported.unwrap()))
+
+    async def _tar(
+        self,
+        method: BackupMethod,
+        template: ImageTag,
+        path: str,
+    ) -> Result[SavedTemplate | None, WardenError]:
+        """Write the template's tar to ``path``, the way ``method`` says."""
+        match method:
+            case BackupMethod.EXPORT:
+                exported = await self._deps.runtime.image_export(
+                    template, path
+                )
+                return exported.map(lambda _: None)
+            case BackupMethod.SNAPSHOT:
+                return await self._snapshot(template, path)
+
+    async def _snapshot(
+        self,
+        template: ImageTag,
+        path: str,
+    ) -> Result[SavedTemplate | None, WardenError]:
+        """
+        Save the active sandbox as ``template``, the tar going to ``path``.
+
+        `template save` does the work (probe, keeping ``prev``, the heal
+        lock) over a runtime whose save of ``template`` is a
+        ``save_to_tar``.
+        """
+        deps = self._deps
+        runtime = _AlsoToTar(deps.runtime, template, path)
+        templates = Templates(
+            dataclasses.replace(deps, runtime=runtime), self._prober
+        )
+        saved = await templates.save()
+        if not is_successful(saved):
+            error = saved.failure()
+            name = await active_sandbox(deps)
+            return Failure(
+                WardenError(
+                    error.kind,
+                    f"{error.message} (a backup under a tool that cannot "
+                    f"export a stored template saves sandbox {name} as "
+                    "the template and writes the tar as it does)",
+                    error.reason,
+                    error.detail,
+                ),
+            )
+        if not runtime.written:
+            return Failure(
+                WardenError(
+                    ErrorKind.UNKNOWN,
+                    f"saving the template did not write {path}; nothing "
+                    "was kept",
+                ),
+            )
+
+        return Success(saved.unwrap())
 
     def _prune(self, *, verified: set[str] | None) -> Pruned:
         """Apply the rotation plan; a file that resists is noted, kept."""
@@ -673,6 +792,45 @@ class Backups:
 
     def _path(self, name: str) -> str:
         return os.path.join(self._directory, name)
+
+
+class _AlsoToTar:
+    """
+    A runtime whose save of one tag also writes that tag's tar.
+
+    Every other call is the wrapped runtime's own.
+    """
+
+    def __init__(
+        self, runtime: SandboxRuntime, tag: ImageTag, path: str
+    ) -> None:
+        self._runtime = runtime
+        self._tag = tag
+        self._path = path
+        self.written = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runtime, name)
+
+    async def save(
+        self, name: SandboxName, tag: ImageTag
+    ) -> Result[None, WardenError]:
+        if tag != self._tag:
+            return await self._runtime.save(name, tag)
+        saved = await self._runtime.save_to_tar(name, tag, self._path)
+        self.written = is_successful(saved)
+
+        return saved
+
+
+def _method(caps: Capabilities) -> BackupMethod | None:
+    """How this tool writes a template's tar, if it can at all."""
+    if caps.can(Operation.IMAGE_EXPORT):
+        return BackupMethod.EXPORT
+    if caps.can(Operation.SAVE_TO_TAR):
+        return BackupMethod.SNAPSHOT
+
+    return None
 
 
 async def _watched(

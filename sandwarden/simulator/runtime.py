@@ -53,8 +53,9 @@ from sandwarden.simulator.world import (
 __all__ = ["SimulatedRuntime"]
 
 _ALL = frozenset(Operation)
-# sbx has no command that re-tags an image in its template store.
-_SBX = _ALL - {Operation.IMAGE_TAG}
+# What the real `SbxCli` offers: sbx has no command that re-tags an image
+# or exports a stored template; `template save -o` writes the tar.
+_SBX = _ALL - {Operation.IMAGE_TAG, Operation.IMAGE_EXPORT}
 
 #: Virtual seconds each tool call takes, by kind; measured orders of
 #: magnitude, not promises: a listing is quick, a VM boot or snapshot not.
@@ -288,11 +289,21 @@ class SimulatedRuntime:
     async def save(
         self, name: SandboxName, tag: ImageTag
     ) -> Result[None, WardenError]:
-        """Snapshot a sandbox (its login included) as a template image."""
+        """
+        Snapshot a sandbox (its login included) as a template image.
+
+        Under sbx the sandbox is stopped first and left stopped, as
+        `SbxCli.save` does (sbx saves only a stopped sandbox).
+        """
         found = await self._existing("save", name, image=True)
         if not is_successful(found):
             return Failure(found.failure())
         sandbox, world = found.unwrap(), self.world
+        if world.tool is Tool.SBX:
+            sandbox.status = SandboxStatus.STOPPED.value
+            sandbox.processes.clear()
+            self._record(f"stop {name} to save it: ok")
+            self.notice_world_change()
         image = Image(
             id="sha256:" + world.next_hex(64),
             agent=sandbox.agent,
@@ -306,6 +317,18 @@ class SimulatedRuntime:
         self._record(f"save {name} as {tag}: ok")
 
         return Success(None)
+
+    async def save_to_tar(
+        self,
+        name: SandboxName,
+        tag: ImageTag,
+        path: str,
+    ) -> Result[None, WardenError]:
+        """Save as ``save`` does, then write the tar ``image_export`` would."""
+        saved = await self.save(name, tag)
+        if not is_successful(saved):
+            return saved
+        return self._write_tar(tag, path)
 
     async def image_exists(self, tag: ImageTag) -> Result[bool, WardenError]:
         """Whether the store holds ``tag``."""
@@ -346,9 +369,23 @@ class SimulatedRuntime:
         path: str,
     ) -> Result[None, WardenError]:
         """Write the image as a tar into the world's host files."""
+        if self.world.tool is Tool.SBX:
+            return Failure(
+                WardenError(
+                    ErrorKind.UNSUPPORTED,
+                    "sbx has no command to export a stored template; "
+                    "save the sandbox with `template save -o` instead",
+                ),
+            )
         problem = await self._call("image", Context.IMAGE, image=True)
         if problem is not None:
             return Failure(problem)
+
+        return self._write_tar(tag, path)
+
+    def _write_tar(
+        self, tag: ImageTag, path: str
+    ) -> Result[None, WardenError]:
         data = export_tar(self.world, str(tag))
         if data is None:
             stderr = texts.no_such_image(self.world.tool, str(tag))

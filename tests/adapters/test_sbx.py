@@ -6,19 +6,22 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from returns.pipeline import is_successful
 
 from sandwarden.adapters.docker_sandbox import DockerSandboxCli
 from sandwarden.adapters.process import StopPolicy
 from sandwarden.adapters.sbx import SbxCli
 from sandwarden.domain.deadlines import Limits
-from sandwarden.domain.sandbox import SandboxStatus
-from sandwarden.domain.values import SandboxName, Workspace
+from sandwarden.domain.sandbox import Operation, SandboxStatus
+from sandwarden.domain.values import ImageTag, SandboxName, Workspace
+from sandwarden.simulator.clock import VirtualClock
 from sandwarden.simulator.fakes import (
     DockerGeneration,
     FakeTools,
     SbxGeneration,
 )
-from sandwarden.simulator.world import Tool
+from sandwarden.simulator.runtime import SimulatedRuntime
+from sandwarden.simulator.world import Tool, World
 
 QUICK = StopPolicy(grace=0.3, cleanup_timeout=3.0)
 
@@ -97,8 +100,6 @@ def test_sbx_probe_reports_an_oauth_secret_as_a_subscription_login(
 
 
 def test_sbx_save_leaves_a_template_in_its_store(tmp_path: Path) -> None:
-    from sandwarden.domain.values import ImageTag
-
     tools, workspace = fakes(tmp_path, Tool.SBX)
     tools.add_sandbox("main", str(workspace))
     runtime = SbxCli(env=tools.environment(), policy=QUICK)
@@ -109,3 +110,62 @@ def test_sbx_save_leaves_a_template_in_its_store(tmp_path: Path) -> None:
 
     assert asyncio.run(scenario())
     assert tools.sandboxes()["main"].status == "stopped"
+
+
+def test_sbx_loads_a_tar_it_saved_back_into_an_emptied_store(
+    tmp_path: Path,
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.SBX)
+    tools.add_sandbox("main", str(workspace))
+    runtime = SbxCli(env=tools.environment(), policy=QUICK)
+    tag = ImageTag("auth", "v2")
+    tar = tmp_path / "auth.tar"
+
+    saved = asyncio.run(
+        runtime.save_to_tar(SandboxName("main"), tag, str(tar))
+    )
+    with tools.change() as state:
+        state.world.tags.clear()
+    emptied = asyncio.run(runtime.image_exists(tag)).unwrap()
+    loaded = asyncio.run(runtime.image_load(str(tar)))
+
+    assert is_successful(saved)
+    assert tar.stat().st_size > 0
+    assert emptied is False
+    assert loaded.unwrap() == (tag,)
+    assert asyncio.run(runtime.image_exists(tag)).unwrap() is True
+
+
+def test_the_plugin_saving_to_a_tar_also_leaves_the_template_in_docker(
+    tmp_path: Path,
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.DOCKER_SANDBOX)
+    tools.add_sandbox("main", str(workspace))
+    runtime = DockerSandboxCli(env=tools.environment(), policy=QUICK)
+    tag = ImageTag("auth", "v2")
+    tar = tmp_path / "auth.tar"
+
+    saved = asyncio.run(
+        runtime.save_to_tar(SandboxName("main"), tag, str(tar))
+    )
+
+    assert is_successful(saved)
+    assert tar.stat().st_size > 0
+    assert asyncio.run(runtime.image_exists(tag)).unwrap() is True
+
+
+@pytest.mark.parametrize("tool", [Tool.DOCKER_SANDBOX, Tool.SBX])
+def test_the_simulator_offers_the_operations_of_the_real_adapter(
+    tmp_path: Path, tool: Tool
+) -> None:
+    tools, _ = fakes(tmp_path, tool)
+    adapter = SbxCli if tool is Tool.SBX else DockerSandboxCli
+    real = adapter(env=tools.environment(), policy=QUICK)
+    clock = VirtualClock()
+    simulated = SimulatedRuntime(World(tool=tool), clock)
+
+    wanted = asyncio.run(real.capabilities()).unwrap().operations
+    offered = clock.run(simulated.capabilities()).unwrap().operations
+
+    assert offered == wanted
+    assert Operation.SAVE_TO_TAR in offered

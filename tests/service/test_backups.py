@@ -18,10 +18,10 @@ from returns.result import Failure, Result, Success
 from sandwarden.adapters.host import LocalHost
 from sandwarden.domain.backups import Manifest
 from sandwarden.domain.errors import ErrorKind, WardenError
-from sandwarden.domain.sandbox import SandboxSpec
+from sandwarden.domain.sandbox import Capabilities, Operation, SandboxSpec
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
 from sandwarden.ports import Host
-from sandwarden.service.backups import Backups, Integrity
+from sandwarden.service.backups import BackupMethod, Backups, Integrity
 from sandwarden.service.config import WardenConfig
 from sandwarden.service.deps import Deps
 from sandwarden.service.journal import Journal
@@ -35,7 +35,7 @@ from sandwarden.simulator import (
     World,
 )
 from sandwarden.simulator.images import export_tar, load_tar
-from sandwarden.simulator.world import Login, LoginMethod
+from sandwarden.simulator.world import Login, LoginMethod, Tool
 
 NAME = SandboxName("main")
 WORKSPACE = Workspace("/srv/app")
@@ -66,8 +66,9 @@ def rig(
     host: Host | None = None,
     directory: str = DIRECTORY,
     keep: int = 3,
+    tool: Tool = Tool.DOCKER_SANDBOX,
 ) -> Rig:
-    world = World(seed=5)
+    world = World(seed=5, tool=tool)
     clock = VirtualClock()
     runtime = runtime_type(world, clock)
     deps = Deps(
@@ -557,3 +558,122 @@ def test_a_name_whose_temporary_exists_is_not_taken_over() -> None:
 
 def _stamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+# Under sbx, which cannot export a stored template.
+
+PREV = ImageTag("sandwarden-auth", "prev")
+
+
+def test_a_backup_exports_the_stored_template_where_the_tool_can() -> None:
+    r = rig()
+    before = r.world.tags[str(TEMPLATE)]
+
+    made = r.clock.run(r.backups.create()).unwrap()
+
+    assert made.method is BackupMethod.EXPORT
+    assert made.saved is None
+    assert r.world.tags[str(TEMPLATE)] == before
+
+
+def test_on_sbx_a_backup_saves_the_active_sandbox_writing_the_tar() -> None:
+    r = rig(tool=Tool.SBX)
+    before = r.world.tags[str(TEMPLATE)]
+
+    made = r.clock.run(r.backups.create()).unwrap()
+
+    assert made.method is BackupMethod.SNAPSHOT
+    assert made.saved is not None
+    assert made.saved.sandbox == NAME
+    assert made.saved.previous == PREV
+    assert r.world.tags[str(PREV)] != before
+    assert r.world.tags[str(TEMPLATE)] != before
+    data = r.world.files[made.path]
+    assert data == export_tar(r.world, str(TEMPLATE))
+    assert made.manifest.sha256 == hashlib.sha256(data).hexdigest()
+    assert sorted(p for p in r.world.files if p.startswith(DIRECTORY)) == [
+        made.path,
+        made.path + ".manifest.json",
+    ]
+    assert r.world.links[LINK] == os.path.basename(made.path)
+    assert any("while saving sandbox main" in n for n in _notes(r))
+
+
+def test_on_sbx_a_logged_out_sandbox_is_not_backed_up() -> None:
+    r = rig(tool=Tool.SBX)
+    before = dict(r.world.tags)
+    r.world.sandboxes[NAME.value].login = Login(LoginMethod.NONE)
+
+    made = r.clock.run(r.backups.create())
+
+    error = made.failure()
+    assert error.kind is ErrorKind.AUTH
+    assert "saves sandbox main as the template" in error.message
+    assert [p for p in r.world.files if p.startswith(DIRECTORY)] == []
+    assert r.world.tags == before
+
+
+def test_on_sbx_a_failed_save_to_tar_leaves_no_file_behind() -> None:
+    r = rig(FailingSaveToTar, tool=Tool.SBX)
+
+    made = r.clock.run(r.backups.create())
+
+    assert made.failure().message.startswith("no space left on device")
+    assert [p for p in r.world.files if p.startswith(DIRECTORY)] == []
+    assert LINK not in r.world.links
+
+
+class FailingSaveToTar(SimulatedRuntime):
+    """Writes half a tar, then fails, as a full disk would."""
+
+    async def save_to_tar(
+        self, name: SandboxName, tag: ImageTag, path: str
+    ) -> Result[None, WardenError]:
+        self.world.files[path] = b"half a tar"
+        return Failure(
+            WardenError(ErrorKind.STORAGE, "no space left on device"),
+        )
+
+
+def test_on_sbx_a_backup_restores_into_a_fresh_store() -> None:
+    r = rig(tool=Tool.SBX)
+    made = r.clock.run(r.backups.create()).unwrap()
+    r.world.tags.clear()
+    r.world.images.clear()
+    r.world.sandboxes[NAME.value].login = Login(LoginMethod.NONE)
+
+    restored = r.clock.run(r.backups.restore()).unwrap()
+
+    assert restored.backup == made.path
+    assert restored.verified
+    assert restored.loaded == (TEMPLATE,)
+    assert restored.replaced
+    sandbox = r.world.sandboxes[NAME.value]
+    assert sandbox.template == str(TEMPLATE)
+    assert sandbox.login.method is LoginMethod.CLAUDE_AI
+
+
+class NoTarAtAll(SimulatedRuntime):
+    """A tool with neither an image export nor a save to a tar."""
+
+    async def capabilities(self) -> Result[Capabilities, WardenError]:
+        caps = (await super().capabilities()).unwrap()
+        left = caps.operations - {
+            Operation.IMAGE_EXPORT,
+            Operation.SAVE_TO_TAR,
+        }
+        return Success(Capabilities(caps.tool, caps.version, True, left))
+
+
+def test_a_tool_that_cannot_write_a_tar_refuses_the_backup() -> None:
+    r = rig(NoTarAtAll)
+
+    made = r.clock.run(r.backups.create())
+
+    assert made.failure().kind is ErrorKind.UNSUPPORTED
+    assert backup_files(r.world) == []
+
+
+def _notes(r: Rig) -> list[str]:
+    journal = r.deps.journal
+    return [note.message for note in journal.notes]
