@@ -5,10 +5,16 @@ A probe runs, in order: the tool's list (the sandbox exists and mounts the
 configured workspace), `claude auth status` inside it (logged in, with the
 billing guard), and, when asked, the parity of host and sandbox HEADs.
 The first failure is the answer, as a ``WardenError``.
+
+Probes that run at once share one list (``SharedList``): a fan-out over
+twenty sandboxes makes one list call, not twenty. Nothing outlives the
+call, and a probe never concludes "missing" or "on another workspace"
+from a list that began before it did.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from returns.pipeline import is_successful
@@ -19,10 +25,13 @@ from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.domain.parity import Parity, as_error, compare_heads
 from sandwarden.domain.sandbox import SandboxInfo
 from sandwarden.domain.values import SandboxName
+from sandwarden.ports import SandboxRuntime
 from sandwarden.service.deps import Deps
 from sandwarden.service.journal import Topic
 
-__all__ = ["Health", "Prober"]
+__all__ = ["Health", "Prober", "SharedList"]
+
+_Listed = Result[tuple[SandboxInfo, ...], WardenError]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,7 @@ class Prober:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._cache: dict[SandboxName, Health] = {}
+        self._lists = SharedList(deps.runtime)
 
     def forget(self, name: SandboxName | None = None) -> None:
         """Distrust the cached health of ``name``, or of every sandbox."""
@@ -103,15 +113,9 @@ class Prober:
         deps = self._deps
         config = deps.config
 
-        listed = await deps.runtime.list()
-        if not is_successful(listed):
-            return Failure(listed.failure())
-        found = _find(listed.unwrap(), name)
-        if not is_successful(found):
-            return Failure(found.failure())
-        mounted = self._check_workspace(found.unwrap())
-        if not is_successful(mounted):
-            return Failure(mounted.failure())
+        located = await self._locate(name)
+        if not is_successful(located):
+            return Failure(located.failure())
 
         asked = await deps.runtime.auth_status(
             name,
@@ -159,6 +163,39 @@ class Prober:
             ),
         )
 
+    async def _locate(
+        self,
+        name: SandboxName,
+    ) -> Result[SandboxInfo, WardenError]:
+        """
+        Find ``name`` in the tool's list, on the configured workspace.
+
+        A shared list that began before this probe may predate a change
+        the caller just made (a sandbox created or replaced): its failure
+        is checked against a list begun since.
+        """
+        seen = self._lists.started
+
+        listed, number = await self._lists.list()
+        located = listed.bind(lambda found: self._on_workspace(found, name))
+        if is_successful(located) or number > seen:
+            return located
+        listed, _ = await self._lists.list(after=seen)
+
+        return listed.bind(lambda found: self._on_workspace(found, name))
+
+    def _on_workspace(
+        self,
+        sandboxes: tuple[SandboxInfo, ...],
+        name: SandboxName,
+    ) -> Result[SandboxInfo, WardenError]:
+        found = _find(sandboxes, name)
+        if not is_successful(found):
+            return found
+
+        info = found.unwrap()
+        return self._check_workspace(info).map(lambda _: info)
+
     def _check_workspace(self, info: SandboxInfo) -> Result[None, WardenError]:
         deps = self._deps
         workspace = deps.config.workspace
@@ -193,3 +230,50 @@ def _find(
             "`sandwarden login`, or let the warden heal from the template",
         ),
     )
+
+
+class SharedList:
+    """
+    The tool's list, one call at a time, shared by whoever needs it then.
+
+    A caller arriving while a list is under way waits for that one
+    instead of starting another; once it ends, nothing is kept. Lists are
+    numbered as they start, so a caller can ask for one that began after
+    a moment it noted (``started`` then).
+    """
+
+    def __init__(self, runtime: SandboxRuntime) -> None:
+        self._runtime = runtime
+        self._started = 0
+        self._flight: tuple[int, asyncio.Future[_Listed]] | None = None
+
+    @property
+    def started(self) -> int:
+        """How many lists have started so far."""
+        return self._started
+
+    async def list(self, *, after: int = -1) -> tuple[_Listed, int]:
+        """
+        The list under way, or a new one; and its number.
+
+        A list numbered ``after`` or lower is not joined. A caller that is
+        cancelled leaves the list running for the others.
+        """
+        flight = self._flight
+        if flight is None or flight[0] <= after:
+            self._started += 1
+            flight = (
+                self._started,
+                asyncio.ensure_future(self._runtime.list()),
+            )
+            self._flight = flight
+            flight[1].add_done_callback(self._landed)
+
+        number, listing = flight
+        listed = await asyncio.shield(listing)
+
+        return listed, number
+
+    def _landed(self, listing: asyncio.Future[_Listed]) -> None:
+        if self._flight is not None and self._flight[1] is listing:
+            self._flight = None

@@ -1,10 +1,23 @@
 from __future__ import annotations
 
-from returns.pipeline import is_successful
+import asyncio
+import dataclasses
 
-from sandwarden.domain.errors import ErrorKind, UnavailableReason
+from returns.pipeline import is_successful
+from returns.result import Result
+
+from sandwarden.domain.errors import (
+    ErrorKind,
+    UnavailableReason,
+    WardenError,
+)
+from sandwarden.domain.sandbox import SandboxInfo
+from sandwarden.domain.values import SandboxName
+from sandwarden.service.probe import Health, Prober
+from sandwarden.simulator.clock import VirtualClock
+from sandwarden.simulator.runtime import SimulatedRuntime
 from sandwarden.simulator.world import Login, LoginMethod
-from tests.service.simrig import PRIMARY, WORKSPACE, add_sandbox, rig
+from tests.service.simrig import PRIMARY, WORKSPACE, Rig, add_sandbox, rig
 
 
 def test_a_logged_in_sandbox_on_the_workspace_probes_healthy() -> None:
@@ -141,3 +154,101 @@ def test_a_daemon_down_is_unavailable_daemon_down() -> None:
     health = r.run(r.services.prober.probe(PRIMARY))
 
     assert health.failure().reason is UnavailableReason.DAEMON_DOWN
+
+
+class CountedRuntime(SimulatedRuntime):
+    """
+    The simulated tool, counting its lists.
+
+    ``answer_after`` holds each list's answer back for that long after it
+    was read: the list a slow tool returns reflects the world as it was.
+    """
+
+    def __init__(self, r: Rig, answer_after: float = 0.0) -> None:
+        super().__init__(r.world, r.clock)
+        self.lists = 0
+        self._clock: VirtualClock = r.clock
+        self._answer_after = answer_after
+
+    async def list(self) -> Result[tuple[SandboxInfo, ...], WardenError]:
+        self.lists += 1
+        listed = await super().list()
+        await self._clock.sleep(self._answer_after)
+        return listed
+
+
+def counted_prober(
+    r: Rig,
+    answer_after: float = 0.0,
+) -> tuple[Prober, CountedRuntime]:
+    runtime = CountedRuntime(r, answer_after)
+    return Prober(dataclasses.replace(r.deps, runtime=runtime)), runtime
+
+
+def test_concurrent_probes_share_one_list_of_the_sandboxes() -> None:
+    r = rig()
+    names = [SandboxName(f"bot-{index}") for index in range(20)]
+    for name in names:
+        add_sandbox(r.world, name.value)
+    prober, runtime = counted_prober(r)
+
+    async def fan_out() -> list[Result[Health, WardenError]]:
+        return await asyncio.gather(*(prober.probe(n) for n in names))
+
+    healths = r.run(fan_out())
+
+    assert all(is_successful(health) for health in healths)
+    assert [h.unwrap().sandbox for h in healths] == names
+    assert runtime.lists == 1
+
+
+def test_probes_one_after_another_list_afresh_each_time() -> None:
+    r = rig()
+    prober, runtime = counted_prober(r)
+
+    async def twice() -> tuple[bool, bool]:
+        first = await prober.probe(PRIMARY)
+        r.world.sandboxes.pop(PRIMARY.value)
+        second = await prober.probe(PRIMARY)
+        return is_successful(first), is_successful(second)
+
+    assert r.run(twice()) == (True, False)
+    assert runtime.lists == 2
+
+
+def test_a_sandbox_created_during_a_shared_list_is_still_found() -> None:
+    r = rig()
+    late = SandboxName("bot-late")
+    prober, runtime = counted_prober(r, answer_after=1.0)
+
+    async def create_while_listing() -> Result[Health, WardenError]:
+        early = asyncio.ensure_future(prober.probe(PRIMARY))
+        await r.clock.sleep(0.5)
+        add_sandbox(r.world, late.value)
+        health = await prober.probe(late)
+        await early
+        return health
+
+    health = r.run(create_while_listing())
+
+    assert is_successful(health)
+    assert runtime.lists == 2
+
+
+def test_a_cancelled_probe_leaves_the_shared_list_to_the_others() -> None:
+    r = rig()
+    other = SandboxName("bot-other")
+    add_sandbox(r.world, other.value)
+    prober, runtime = counted_prober(r, answer_after=1.0)
+
+    async def cancel_one() -> Result[Health, WardenError]:
+        doomed = asyncio.ensure_future(prober.probe(PRIMARY))
+        kept = asyncio.ensure_future(prober.probe(other))
+        await r.clock.sleep(0.5)
+        doomed.cancel()
+        return await kept
+
+    health = r.run(cancel_one())
+
+    assert is_successful(health)
+    assert runtime.lists == 1
