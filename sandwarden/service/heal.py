@@ -183,7 +183,7 @@ class Healer:
             )
             return Failure(refusal)
         deps.note(
-            Topic.HEAL,
+            Topic.HEAL_STEP,
             f"healing {broken}: {trigger.describe()}",
             sandbox=str(broken),
             breaker=str(decision.verdict),
@@ -218,7 +218,7 @@ class Healer:
         # One step may add two entries (a step, then the skip it leads
         # to), and a plan may start with skips: note every one.
         for entry in plan.entries[noted:]:
-            self._deps.note(Topic.HEAL, entry.sentence())
+            self._deps.note(Topic.HEAL_STEP, entry.sentence())
 
         return len(plan.entries)
 
@@ -340,7 +340,7 @@ class Healer:
             self._alert_if_needed(plan, login_action)
         elif not plan.succeeded:
             deps.note(
-                Topic.HEAL,
+                Topic.HEAL_STEP,
                 "still failing; the operator was alerted at the first "
                 "failed heal",
             )

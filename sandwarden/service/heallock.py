@@ -44,7 +44,7 @@ async def holding_heal_lock(
             # two processes change the sandbox at once, and the breaker
             # counts both heals.
             deps.note(
-                Topic.HEAL,
+                Topic.HEAL_STEP,
                 f"heal lock unavailable for the {doing}: "
                 f"{taken.failure().message}",
             )
@@ -53,7 +53,7 @@ async def holding_heal_lock(
             break
         if not waited:
             deps.note(
-                Topic.HEAL,
+                Topic.HEAL_STEP,
                 f"another process holds the heal lock; the {doing} waits",
             )
         waited = True

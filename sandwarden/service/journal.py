@@ -1,9 +1,10 @@
 """
 The journal: what the warden observed and decided, as it happens.
 
-Services write one note per probe, turn, heal step, breaker change, swap
-and alert. The scenario runner prints them as a timeline; an embedding
-program may subscribe; every note is also logged.
+Services write one note per probe, turn, heal (``heal``: its summary),
+heal step (``heal_step``), breaker change, swap and alert. The scenario
+runner prints them as a timeline; an embedding program may subscribe;
+every note is also logged, at a level set by its topic.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Topic(StrEnum):
     ASK = "ask"
     CONVERSATION = "conversation"
     HEAL = "heal"
+    HEAL_STEP = "heal_step"
     BREAKER = "breaker"
     SWAP = "swap"
     ALERT = "alert"
@@ -38,11 +40,14 @@ class Topic(StrEnum):
     DOCTOR = "doctor"
 
 
-# Topics an operator wants to see in the log without DEBUG enabled.
+# Topics an operator wants to see in the log without DEBUG enabled: a
+# heal is one INFO line (its summary), its steps are DEBUG. An alert is
+# logged (or handed over) by the Alerts port at its own level; its note
+# stays at DEBUG so a log does not show it twice.
 _INFO_TOPICS = frozenset(
     {Topic.HEAL, Topic.SWAP, Topic.ASK, Topic.TEMPLATE, Topic.BACKUP},
 )
-_WARNING_TOPICS = frozenset({Topic.BREAKER, Topic.ALERT})
+_WARNING_TOPICS = frozenset({Topic.BREAKER})
 
 
 @dataclass(frozen=True, slots=True)

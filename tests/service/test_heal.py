@@ -46,7 +46,7 @@ def test_without_the_image_store_a_healthy_sandbox_is_adopted() -> None:
     assert any("image store unreachable" in s for s in report.steps)
     assert any("elsewhere (workspace /srv/other)" in s for s in report.steps)
     # every entry of the plan is noted, not only the last of a step
-    assert all(step in r.messages("heal") for step in report.steps)
+    assert all(step in r.messages("heal_step") for step in report.steps)
 
 
 def test_an_api_key_sandbox_is_never_adopted() -> None:
