@@ -100,7 +100,9 @@ class Warden:
         Send ``prompt`` to Claude and return its reply.
 
         ``conversation`` names a conversation to continue; turns of one
-        conversation run one at a time. ``on_text`` receives the answer's
+        conversation run one at a time within this process, so one
+        process should own a conversation (the state store does not
+        order turns across processes). ``on_text`` receives the answer's
         text as it arrives, each piece once. The reply's ``notes`` say
         what the warden did on the way (a heal, a new conversation).
         """

@@ -6,7 +6,13 @@ runs `claude -p` in it with the prompt on stdin, streams the output
 through the decoder, and stores the session id the CLI returned. It
 resumes a stored conversation, and falls back to a new one only when the
 session is gone; it heals and retries once when the failure is one that a
-heal can fix. Turns of one conversation never overlap.
+heal can fix. Turns of one conversation never overlap within a process.
+
+One process should own a conversation. The per-conversation lock lives
+in this process's memory; the state store has no lock per conversation,
+so two processes sharing a store could run turns of one conversation at
+once: both would resume the same session, and the last to finish would
+decide the session stored.
 """
 
 from __future__ import annotations
@@ -61,7 +67,13 @@ POST_RESULT_GRACE = 10.0
 
 
 class Asker:
-    """Runs turns; holds the per-conversation locks of this process."""
+    """
+    Runs turns; holds the per-conversation locks of this process.
+
+    The locks order the turns of a conversation within this process
+    only: route each conversation to one process (see the module
+    docstring).
+    """
 
     def __init__(self, deps: Deps, prober: Prober, healer: Healer) -> None:
         self._deps = deps
