@@ -1,63 +1,50 @@
+"""
+Every fault, seen through the ports and the probe as the error it names.
+
+The specification names one error per fault (``ErrorKind`` and, for an
+unavailable sandbox, ``UnavailableReason``). The ports show it directly
+where they can (the tool's own failures), or through the domain's
+reading of what they return (a prompt's reply, the auth status under the
+billing guard, the two HEADs); the probe shows it as one ``WardenError``.
+"""
+
 import asyncio
 
 import pytest
 from returns.pipeline import is_successful
 
+from sandwarden.domain.auth import check_billing
 from sandwarden.domain.deadlines import Limits
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
+from sandwarden.domain.parity import as_error, compare_heads
+from sandwarden.domain.reply import decode
+from sandwarden.domain.sandbox import SandboxStatus
 from sandwarden.domain.values import ImageTag
 from sandwarden.simulator.faults import Fault, ScheduledFault, run_schedule
 from sandwarden.simulator.host import SimulatedHost
-from sandwarden.simulator.runtime import SimulatedRuntime
-from sandwarden.simulator.world import Behaviour, Plan, World
-from tests.simulator.helpers import NAME, WORKSPACE, run, simulation
+from sandwarden.simulator.world import Behaviour, Plan
+from tests.service.simrig import (
+    PRIMARY,
+    TEMPLATE,
+    WORKSPACE,
+    Rig,
+    rig,
+)
+from tests.simulator.helpers import RUN, run, simulation
 
+Named = tuple[ErrorKind, UnavailableReason | None]
 
-async def _observe(
-    world: World, runtime: SimulatedRuntime, fault: Fault
-) -> object:
-    """What the ports show after ``fault``, the way the warden would look."""
-    match fault:
-        case Fault.LOGIN_EXPIRED | Fault.LOGGED_OUT:
-            _, stdout, _ = await run(runtime)
-            return b"authentication_failed" in stdout
-        case Fault.API_KEY_LOGIN:
-            status = await runtime.auth_status(NAME, WORKSPACE, Limits(30))
-            return status.unwrap().auth_method
-        case Fault.IMAGE_STORE_DOWN:
-            saved = await runtime.save(NAME, ImageTag("t"))
-            return saved.failure().kind
-        case Fault.DAEMON_WEDGED:
-            return (await runtime.list()).failure().reason
-        case Fault.HOST_HEAD_CHANGED:
-            host = await SimulatedHost(world).git_head(WORKSPACE)
-            inside = await runtime.git_head(NAME, WORKSPACE)
-            return host.unwrap() != inside.unwrap()
-        case Fault.SANDBOX_STOPPED:
-            listed = (await runtime.list()).unwrap()
-            return str(listed[0].status)
-        case Fault.WORKSPACE_MOVED:
-            listed = (await runtime.list()).unwrap()
-            return listed[0].workspaces
-        case _:
-            status = await runtime.auth_status(NAME, WORKSPACE, Limits(30))
-            error = status.failure()
-            assert isinstance(error, WardenError)
-            return (error.kind, error.reason)
+PROBE_LIMITS = Limits(30)
 
-
-EXPECTED: dict[Fault, object] = {
-    Fault.LOGIN_EXPIRED: True,
-    Fault.LOGGED_OUT: True,
-    Fault.API_KEY_LOGIN: "api_key",
-    Fault.IMAGE_STORE_DOWN: ErrorKind.DESKTOP_REQUIRED,
-    Fault.DAEMON_WEDGED: UnavailableReason.WEDGED,
-    Fault.HOST_HEAD_CHANGED: True,
-    Fault.WORKSPACE_MOVED: ("/work/app-moved",),
-    Fault.SANDBOX_STOPPED: "stopped",
+# The tool's own failures: the ports and the probe name them alike.
+UNAVAILABLE: dict[Fault, Named] = {
     Fault.DAEMON_DOWN: (
         ErrorKind.SANDBOX_UNAVAILABLE,
         UnavailableReason.DAEMON_DOWN,
+    ),
+    Fault.DAEMON_WEDGED: (
+        ErrorKind.SANDBOX_UNAVAILABLE,
+        UnavailableReason.WEDGED,
     ),
     Fault.PLUGIN_REMOVED: (
         ErrorKind.SANDBOX_UNAVAILABLE,
@@ -69,21 +56,158 @@ EXPECTED: dict[Fault, object] = {
     ),
 }
 
+# What a probe (parity checked) answers after each fault; None: healthy.
+PROBED: dict[Fault, Named | None] = {
+    Fault.LOGIN_EXPIRED: (ErrorKind.AUTH, None),
+    Fault.LOGGED_OUT: (ErrorKind.AUTH, None),
+    Fault.API_KEY_LOGIN: (ErrorKind.BILLING_GUARD, None),
+    Fault.WORKSPACE_MOVED: (ErrorKind.WORKSPACE_MISMATCH, None),
+    Fault.HOST_HEAD_CHANGED: (ErrorKind.PARITY_MISMATCH, None),
+    **UNAVAILABLE,
+    # Sandboxes work without Docker Desktop's image store.
+    Fault.IMAGE_STORE_DOWN: None,
+    # The probe's exec boots a stopped sandbox, as the tools' exec does.
+    Fault.SANDBOX_STOPPED: None,
+}
 
-@pytest.mark.parametrize("fault", sorted(EXPECTED))
+# What the ports show after each fault (see ``_through_ports``).
+PORTS: dict[Fault, Named] = {
+    Fault.LOGIN_EXPIRED: (ErrorKind.AUTH, None),
+    Fault.LOGGED_OUT: (ErrorKind.AUTH, None),
+    Fault.API_KEY_LOGIN: (ErrorKind.BILLING_GUARD, None),
+    # Exec in a directory the sandbox does not mount fails with nothing
+    # said: the specification's "sneakiest failure". The probe, which
+    # compares the listed workspace first, names it better.
+    Fault.WORKSPACE_MOVED: (
+        ErrorKind.SANDBOX_UNAVAILABLE,
+        UnavailableReason.PROBE_FAILED,
+    ),
+    Fault.HOST_HEAD_CHANGED: (ErrorKind.PARITY_MISMATCH, None),
+    **UNAVAILABLE,
+    Fault.IMAGE_STORE_DOWN: (ErrorKind.DESKTOP_REQUIRED, None),
+}
+
+
+def named(error: WardenError) -> Named:
+    return error.kind, error.reason
+
+
+def faulted(fault: Fault) -> Rig:
+    """The services' rig, parity checked, after ``fault`` struck."""
+    r = rig(check_parity=True)
+    target = WORKSPACE.path if fault is Fault.HOST_HEAD_CHANGED else "bot"
+    schedule = [ScheduledFault(10.0, fault, target)]
+
+    failures = r.run(run_schedule(r.world, r.clock, schedule))
+
+    assert failures == []
+    return r
+
+
+async def _through_ports(r: Rig, fault: Fault) -> Named:
+    """
+    The error the ports show for ``fault``, read as the warden reads it.
+
+    Each case asks the port where the fault shows first; a port that
+    answers successfully is read by the domain function that would turn
+    its answer into the error.
+    """
+    runtime = r.runtime
+    match fault:
+        case Fault.LOGIN_EXPIRED | Fault.LOGGED_OUT:
+            started = await runtime.exec(
+                PRIMARY,
+                RUN,
+                workdir=WORKSPACE,
+                limits=PROBE_LIMITS,
+                stdin=b"hello",
+            )
+            execution = started.unwrap()
+            stdout = bytearray()
+            async for chunk in execution.output():
+                stdout += chunk.data
+            await execution.wait()
+            return decode(bytes(stdout)).error_kind or ErrorKind.UNKNOWN, None
+        case Fault.API_KEY_LOGIN:
+            status = await runtime.auth_status(
+                PRIMARY, WORKSPACE, PROBE_LIMITS
+            )
+            return named(check_billing(status.unwrap(), False).failure())
+        case Fault.HOST_HEAD_CHANGED:
+            host = await SimulatedHost(r.world).git_head(WORKSPACE)
+            inside = await runtime.git_head(PRIMARY, WORKSPACE)
+            error = as_error(compare_heads(host.unwrap(), inside.unwrap()))
+            assert error is not None
+            return named(error)
+        case Fault.IMAGE_STORE_DOWN:
+            saved = await runtime.save(PRIMARY, ImageTag("t"))
+            exists = await runtime.image_exists(TEMPLATE)
+            tagged = await runtime.image_tag(TEMPLATE, ImageTag("t"))
+            kinds = {
+                named(saved.failure()),
+                named(exists.failure()),
+                named(tagged.failure()),
+            }
+            assert len(kinds) == 1
+            return kinds.pop()
+        case Fault.DAEMON_WEDGED:
+            return named((await runtime.list()).failure())
+        case _:
+            status = await runtime.auth_status(
+                PRIMARY, WORKSPACE, PROBE_LIMITS
+            )
+            return named(status.failure())
+
+
+@pytest.mark.parametrize("fault", sorted(PORTS))
 def test_every_fault_shows_through_the_ports_as_the_named_error(
     fault: Fault,
 ) -> None:
-    world, clock, runtime = simulation()
-    target = WORKSPACE.path if fault is Fault.HOST_HEAD_CHANGED else "main"
-    schedule = [ScheduledFault(10.0, fault, target)]
+    r = faulted(fault)
 
-    async def main() -> object:
-        failures = await run_schedule(world, clock, schedule)
-        assert failures == []
-        return await _observe(world, runtime, fault)
+    shown = r.run(_through_ports(r, fault))
 
-    assert clock.run(main()) == EXPECTED[fault]
+    assert shown == PORTS[fault]
+
+
+@pytest.mark.parametrize("fault", sorted(PROBED))
+def test_every_fault_reaches_the_probe_as_the_named_error(
+    fault: Fault,
+) -> None:
+    r = faulted(fault)
+
+    health = r.run(r.services.prober.probe(PRIMARY))
+
+    expected = PROBED[fault]
+    if expected is None:
+        assert is_successful(health), health
+    else:
+        assert named(health.failure()) == expected
+
+
+@pytest.mark.parametrize("fault", [Fault.LOGIN_EXPIRED, Fault.LOGGED_OUT])
+def test_a_lost_login_shows_in_the_auth_status(fault: Fault) -> None:
+    r = faulted(fault)
+
+    status = r.run(r.runtime.auth_status(PRIMARY, WORKSPACE, PROBE_LIMITS))
+
+    assert status.unwrap().logged_in is False
+
+
+def test_a_stopped_sandbox_is_listed_stopped_until_a_probe_boots_it() -> None:
+    r = faulted(Fault.SANDBOX_STOPPED)
+
+    async def list_probe_list() -> tuple[str, bool, str]:
+        before = (await r.runtime.list()).unwrap()[0].status
+        health = await r.services.prober.probe(PRIMARY)
+        after = (await r.runtime.list()).unwrap()[0].status
+        return str(before), is_successful(health), str(after)
+
+    assert r.run(list_probe_list()) == (
+        SandboxStatus.STOPPED.value,
+        True,
+        SandboxStatus.RUNNING.value,
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,16 +220,16 @@ def test_every_fault_shows_through_the_ports_as_the_named_error(
     ],
 )
 def test_restoring_faults_undo_their_partner(down: Fault, up: Fault) -> None:
-    world, clock, runtime = simulation()
-    schedule = [ScheduledFault(5, down, "main"), ScheduledFault(9, up, "main")]
+    r = rig()
+    schedule = [ScheduledFault(5, down, "bot"), ScheduledFault(9, up, "bot")]
 
     async def main() -> tuple[bool, bool]:
-        await run_schedule(world, clock, schedule)
-        saved = await runtime.save(NAME, ImageTag("t"))
-        status = await runtime.auth_status(NAME, WORKSPACE, Limits(30))
-        return is_successful(saved), status.unwrap().logged_in
+        await run_schedule(r.world, r.clock, schedule)
+        saved = await r.runtime.save(PRIMARY, ImageTag("t"))
+        health = await r.services.prober.probe(PRIMARY)
+        return is_successful(saved), is_successful(health)
 
-    assert clock.run(main()) == (True, True)
+    assert r.run(main()) == (True, True)
 
 
 def test_a_fault_during_a_run_reaches_the_running_command() -> None:
@@ -136,11 +260,15 @@ def test_a_fault_naming_a_missing_sandbox_is_refused_and_logged() -> None:
 
 
 def test_every_fault_kind_is_covered_by_these_tests() -> None:
-    covered = set(EXPECTED) | {
-        Fault.DAEMON_UP,
-        Fault.PLUGIN_RESTORED,
-        Fault.IMAGE_STORE_UP,
-        Fault.LOGIN_RENEWED,
-    }
+    covered = (
+        set(PROBED)
+        | set(PORTS)
+        | {
+            Fault.DAEMON_UP,
+            Fault.PLUGIN_RESTORED,
+            Fault.IMAGE_STORE_UP,
+            Fault.LOGIN_RENEWED,
+        }
+    )
 
     assert covered == set(Fault)
