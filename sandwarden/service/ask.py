@@ -335,7 +335,9 @@ class Asker:
                 on_text,
                 guard,
             )
-        except asyncio.CancelledError:
+        except BaseException:
+            # Cancelled, or the caller's ``on_text`` raised: either way the
+            # run must not go on in the sandbox without anyone reading it.
             await asyncio.shield(execution.cancel())
             raise
         ended = await execution.wait()

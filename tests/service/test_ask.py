@@ -345,3 +345,17 @@ def test_a_heal_that_needs_a_login_makes_the_turn_an_auth_error() -> None:
     assert f"`docker sandbox exec -it {HEAL} claude`" in error.message
     assert "sandbox_unavailable" in error.detail
     assert [a.code for a in r.alerts.alerts] == ["login_needed"]
+
+
+def test_a_raising_on_text_stops_the_run_inside_the_sandbox() -> None:
+    r = rig()
+    sandbox = r.world.sandboxes[PRIMARY.value]
+    sandbox.plans.append(Plan(Behaviour.SLOW_DRIP, pace=5.0))
+
+    def explode(_: str) -> None:
+        raise RuntimeError("the bot's renderer broke")
+
+    with pytest.raises(RuntimeError, match="renderer"):
+        r.run(r.services.asker.ask("hello there", on_text=explode))
+
+    assert sandbox.processes == {}
