@@ -10,7 +10,7 @@ daemon, a full disk); exceptions are left for bugs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum, unique
 from typing import Protocol
@@ -222,8 +222,17 @@ class SandboxRuntime(Protocol):
     async def image_load(
         self,
         path: str,
+        *,
+        progress: Callable[[int], None] | None = None,
     ) -> Result[tuple[ImageTag, ...], WardenError]:
-        """Load a tar file into the image store; return the tags loaded."""
+        """
+        Load a tar file into the image store; return the tags loaded.
+
+        ``progress`` hears the bytes of the tar the tool has taken so
+        far, where the runtime hands the tool the tar itself (the
+        plugin's Docker reads it from stdin); a runtime that hands the
+        tool the path (sbx) cannot tell and never calls it.
+        """
         ...
 
 

@@ -24,7 +24,7 @@ import os
 import shutil
 import tarfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,6 +32,7 @@ from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
 
 from sandwarden.adapters.process import (
+    FileInput,
     ProcessExecution,
     StopPolicy,
     ToolOutput,
@@ -544,12 +545,14 @@ class SandboxCli:
         within: float,
         *,
         host: bool = False,
+        stdin: FileInput | None = None,
     ) -> Result[ToolOutput, WardenError]:
         """
         Run the tool with ``args`` (after the prefix unless ``host``).
 
-        Stdin is /dev/null, so a tool that wants to ask a question fails
-        instead of hanging. Outputs go through ``classify``.
+        Stdin is /dev/null unless a file is fed to it, so a tool that
+        wants to ask a question fails instead of hanging. Outputs go
+        through ``classify``.
         """
         tool = self.resolve()
         if not is_successful(tool):
@@ -561,7 +564,11 @@ class SandboxCli:
 
         _log.debug(f"{operation}.started", extra=fields)
         ran = await run(
-            argv, within=within, env=self._env, policy=self._policy
+            argv,
+            within=within,
+            stdin=stdin,
+            env=self._env,
+            policy=self._policy,
         )
         checked = ran.bind(
             lambda out: classify(
@@ -734,13 +741,31 @@ class DockerSandboxCli(SandboxCli):
     async def image_load(
         self,
         path: str,
+        *,
+        progress: Callable[[int], None] | None = None,
     ) -> Result[tuple[ImageTag, ...], WardenError]:
-        """`docker image load -i PATH`; the tags it names, or the tar's."""
+        """
+        `docker image load` with the tar fed to its stdin.
+
+        Feeding the file (rather than `-i PATH`) is what lets
+        ``progress`` hear the bytes Docker has taken. The tags are those
+        Docker names, or the tar's own.
+        """
+        found = await asyncio.to_thread(os.path.isfile, path)
+        if not found:
+            return Failure(
+                WardenError(
+                    ErrorKind.NOT_FOUND,
+                    f"{path} does not exist or is not a file; expected an "
+                    "image tar to load",
+                ),
+            )
         loaded = await self.call(
-            ("image", "load", "-i", path),
+            ("image", "load"),
             Context.IMAGE,
             self._timeouts.image,
             host=True,
+            stdin=FileInput(path, progress),
         )
 
         return loaded.map(

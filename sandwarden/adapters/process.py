@@ -10,7 +10,10 @@ How a run is driven:
 
 - stdin is written by a task of its own and then closed (``None``: the
   child reads ``/dev/null``); an open stdin can make ``claude -p`` wait
-  forever, and a large prompt must not block the readers.
+  forever, and a large prompt must not block the readers. A
+  ``FileInput`` is read and written piece by piece, so that a
+  multi-GB image tar never sits in memory and its feeding can be
+  counted.
 - stdout and stderr are read by two tasks into one bounded queue that
   ``output()`` drains. A slow consumer fills the queue; the readers then
   stop reading and the child blocks on a full pipe. That is back-pressure,
@@ -53,10 +56,12 @@ from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.domain.sandbox import Chunk, ExecResult, Stream
 
 __all__ = [
+    "FEED_SIZE",
     "QUEUE_CHUNKS",
     "READ_SIZE",
     "STDERR_TAIL",
     "Cleanup",
+    "FileInput",
     "ProcessExecution",
     "StopPolicy",
     "ToolOutput",
@@ -96,6 +101,24 @@ class StopPolicy:
 
     grace: float = 2.0
     cleanup_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class FileInput:
+    """
+    A file to feed to a child's stdin, in pieces.
+
+    ``fed`` is called with the bytes written so far after each piece
+    the child has taken. A file that cannot be read gives the child an
+    empty stdin; its output says what it made of that.
+    """
+
+    path: str
+    fed: Callable[[int], None] | None = None
+
+
+#: Bytes of a ``FileInput`` read and written at a time.
+FEED_SIZE = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +163,7 @@ class ProcessExecution:
         *,
         limits: Limits,
         policy: StopPolicy,
-        stdin: bytes | None,
+        stdin: bytes | FileInput | None,
         cleanup: Cleanup | None,
         label: str,
     ) -> None:
@@ -301,12 +324,14 @@ class ProcessExecution:
 
     # Pipes.
 
-    async def _write(self, data: bytes | None) -> None:
+    async def _write(self, data: bytes | FileInput | None) -> None:
         pipe = self._process.stdin
         if pipe is None:
             return
         try:
-            if data:
+            if isinstance(data, FileInput):
+                await _feed(data, pipe)
+            elif data:
                 pipe.write(data)
                 await pipe.drain()
         except (BrokenPipeError, ConnectionResetError):
@@ -435,11 +460,36 @@ class ProcessExecution:
             )
 
 
+async def _feed(source: FileInput, pipe: asyncio.StreamWriter) -> None:
+    """Copy ``source`` into ``pipe``, reporting the running count."""
+    try:
+        handle = await asyncio.to_thread(open, source.path, "rb")
+    except OSError as error:
+        _log.debug(
+            "process.stdin.failed",
+            extra={
+                "sandwarden.path": source.path,
+                "sandwarden.error": str(error),
+            },
+        )
+        return
+    done = 0
+    try:
+        while piece := await asyncio.to_thread(handle.read, FEED_SIZE):
+            pipe.write(piece)
+            await pipe.drain()
+            done += len(piece)
+            if source.fed is not None:
+                source.fed(done)
+    finally:
+        handle.close()
+
+
 async def start(
     argv: Sequence[str],
     *,
     limits: Limits,
-    stdin: bytes | None = None,
+    stdin: bytes | FileInput | None = None,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
     policy: StopPolicy | None = None,
@@ -499,7 +549,7 @@ async def run(
     argv: Sequence[str],
     *,
     within: float,
-    stdin: bytes | None = None,
+    stdin: bytes | FileInput | None = None,
     env: Mapping[str, str] | None = None,
     policy: StopPolicy | None = None,
 ) -> Result[ToolOutput, WardenError]:

@@ -22,6 +22,7 @@ Same port, other tool. What differs from the plugin:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from returns.pipeline import is_successful
@@ -208,8 +209,15 @@ class SbxCli(SandboxCli):
     async def image_load(
         self,
         path: str,
+        *,
+        progress: Callable[[int], None] | None = None,
     ) -> Result[tuple[ImageTag, ...], WardenError]:
-        """`template load PATH`; the tags come from the tar's manifest."""
+        """
+        `template load PATH`; the tags come from the tar's manifest.
+
+        sbx reads the file itself (it is not documented to read stdin),
+        so ``progress`` cannot be told how far it got and is not called.
+        """
         loaded = await self.call(
             ("template", "load", path), Context.IMAGE, self._timeouts.image
         )

@@ -72,7 +72,10 @@ __all__ = [
 ]
 
 #: Called with bytes done and bytes in all (None: not known) while an
-#: export or a load runs.
+#: export or a load runs, and once with the total at its end. A load is
+#: reported as the tool takes the tar (the plugin's Docker reads it from
+#: a pipe); sbx reads the file itself, so its load is reported only
+#: when it is done.
 Progress = Callable[[int, int | None], None]
 
 # Twice a second moves a terminal bar smoothly without busy polling.
@@ -404,11 +407,13 @@ class Backups:
         )
         deps.note(Topic.BACKUP, steps[-1], path=backup)
 
+        fed: list[int] = []
         loaded = await _watched(
             deps.clock,
-            deps.runtime.image_load(backup),
+            deps.runtime.image_load(backup, progress=fed.append),
             progress,
-            lambda: (0, size),
+            # Only what the tool has taken; nothing when it cannot tell.
+            lambda: (fed[-1], size) if fed else None,
         )
         if not is_successful(loaded):
             return Failure(_stopped(loaded.failure(), steps))
@@ -837,16 +842,22 @@ async def _watched(
     clock: Clock,
     work: Coroutine[Any, Any, _R],
     progress: Progress | None,
-    measure: Callable[[], tuple[int, int | None]],
+    measure: Callable[[], tuple[int, int | None] | None],
 ) -> _R:
-    """Await ``work``, reporting ``measure()`` every ``_POLL`` seconds."""
+    """
+    Await ``work``, reporting ``measure()`` every ``_POLL`` seconds.
+
+    A measure of None (nothing known yet) is not reported.
+    """
     if progress is None:
         return await work
     task = asyncio.ensure_future(work)
 
     try:
         while not task.done():
-            progress(*measure())
+            measured = measure()
+            if measured is not None:
+                progress(*measured)
             tick = asyncio.ensure_future(clock.sleep(_POLL))
             try:
                 await asyncio.wait(

@@ -14,7 +14,7 @@ runtime's own call deadline and fail as ``wedged``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from returns.pipeline import is_successful
@@ -56,6 +56,10 @@ _ALL = frozenset(Operation)
 # What the real `SbxCli` offers: sbx has no command that re-tags an image
 # or exports a stored template; `template save -o` writes the tar.
 _SBX = _ALL - {Operation.IMAGE_TAG, Operation.IMAGE_EXPORT}
+
+# Pieces a simulated `docker image load` is fed in: enough for a
+# progress meter to move.
+_FEEDS = 4
 
 #: Virtual seconds each tool call takes, by kind; measured orders of
 #: magnitude, not promises: a listing is quick, a VM boot or snapshot not.
@@ -399,8 +403,16 @@ class SimulatedRuntime:
     async def image_load(
         self,
         path: str,
+        *,
+        progress: Callable[[int], None] | None = None,
     ) -> Result[tuple[ImageTag, ...], WardenError]:
-        """Load a tar from the world's host files into the store."""
+        """
+        Load a tar from the world's host files into the store.
+
+        As the real adapters: the plugin's Docker is fed the tar in
+        ``_FEEDS`` pieces, one image latency apart, each reported to
+        ``progress``; sbx reads the path itself and reports nothing.
+        """
         problem = await self._call("image", Context.IMAGE, image=True)
         if problem is not None:
             return Failure(problem)
@@ -408,6 +420,8 @@ class SimulatedRuntime:
         if data is None:
             stderr = texts.no_such_file(self.world.tool, path)
             return self._fails(Context.IMAGE, stderr)
+        if self.world.tool is not Tool.SBX:
+            await self._feed(len(data), progress)
         loaded = load_tar(self.world, data)
         if not is_successful(loaded):
             return Failure(loaded.failure())
@@ -415,6 +429,18 @@ class SimulatedRuntime:
         self._record(f"load {path}: {', '.join(map(str, tags))}")
 
         return Success(tags)
+
+    async def _feed(
+        self,
+        size: int,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        """Spend the time of feeding ``size`` bytes, reporting each piece."""
+        piece = -(-size // _FEEDS)
+        for done in range(piece, size + piece, piece):
+            await self._clock.sleep(self._latency["image"])
+            if progress is not None:
+                progress(min(done, size))
 
     async def _ask(
         self,

@@ -9,6 +9,7 @@ nothing was left alive, never how fast it went.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import sys
 import time
@@ -21,7 +22,9 @@ from returns.pipeline import is_successful
 from returns.result import Result
 
 from sandwarden.adapters.process import (
+    FEED_SIZE,
     STDERR_TAIL,
+    FileInput,
     ProcessExecution,
     StopPolicy,
     ToolOutput,
@@ -500,3 +503,52 @@ def test_the_caller_hears_of_a_stall_before_the_kill_completes() -> None:
     assert still_running
     assert ended.stopped is Stop.STALLED
     assert ended.exit_code == -9
+
+
+COUNT_STDIN = (
+    "import hashlib, sys; data = sys.stdin.buffer.read(); "
+    "print(len(data), hashlib.sha256(data).hexdigest())"
+)
+
+
+def test_a_file_is_fed_to_stdin_in_pieces_with_a_running_count(
+    tmp_path: Path,
+) -> None:
+    data = os.urandom(FEED_SIZE * 2 + 12345)
+    source = tmp_path / "image.tar"
+    source.write_bytes(data)
+    fed: list[int] = []
+
+    ran = sync(
+        lambda: run(
+            python(COUNT_STDIN),
+            within=10.0,
+            stdin=FileInput(str(source), fed.append),
+            policy=QUICK,
+        )
+    ).unwrap()
+
+    size, digest = ran.stdout.decode().split()
+    assert int(size) == len(data)
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert fed == sorted(fed)
+    assert len(fed) == 3
+    assert fed[-1] == len(data)
+
+
+def test_a_file_that_cannot_be_read_gives_the_child_an_empty_stdin(
+    tmp_path: Path,
+) -> None:
+    fed: list[int] = []
+
+    ran = sync(
+        lambda: run(
+            python(COUNT_STDIN),
+            within=10.0,
+            stdin=FileInput(str(tmp_path / "absent.tar"), fed.append),
+            policy=QUICK,
+        )
+    ).unwrap()
+
+    assert ran.stdout.decode().split()[0] == "0"
+    assert fed == []

@@ -12,6 +12,7 @@ from sandwarden.adapters.docker_sandbox import DockerSandboxCli
 from sandwarden.adapters.process import StopPolicy
 from sandwarden.adapters.sbx import SbxCli
 from sandwarden.domain.deadlines import Limits
+from sandwarden.domain.errors import ErrorKind
 from sandwarden.domain.sandbox import Operation, SandboxStatus
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
 from sandwarden.simulator.clock import VirtualClock
@@ -169,3 +170,48 @@ def test_the_simulator_offers_the_operations_of_the_real_adapter(
 
     assert offered == wanted
     assert Operation.SAVE_TO_TAR in offered
+
+
+def test_the_plugin_feeds_a_tar_to_docker_and_reports_the_bytes(
+    tmp_path: Path,
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.DOCKER_SANDBOX)
+    tools.add_sandbox("main", str(workspace))
+    runtime = DockerSandboxCli(env=tools.environment(), policy=QUICK)
+    tag = ImageTag("auth", "v3")
+    tar = tmp_path / "auth.tar"
+    asyncio.run(runtime.save_to_tar(SandboxName("main"), tag, str(tar)))
+    with tools.change() as state:
+        state.world.tags.clear()
+    fed: list[int] = []
+
+    loaded = asyncio.run(runtime.image_load(str(tar), progress=fed.append))
+
+    assert loaded.unwrap() == (tag,)
+    assert fed[-1] == tar.stat().st_size
+    assert asyncio.run(runtime.image_exists(tag)).unwrap() is True
+
+
+def test_a_missing_tar_is_not_found_before_docker_runs(tmp_path: Path) -> None:
+    tools, _ = fakes(tmp_path, Tool.DOCKER_SANDBOX)
+    runtime = DockerSandboxCli(env=tools.environment(), policy=QUICK)
+
+    loaded = asyncio.run(runtime.image_load(str(tmp_path / "absent.tar")))
+
+    assert loaded.failure().kind is ErrorKind.NOT_FOUND
+    assert "absent.tar" in loaded.failure().message
+
+
+def test_sbx_loads_from_the_path_and_reports_no_bytes(tmp_path: Path) -> None:
+    tools, workspace = fakes(tmp_path, Tool.SBX)
+    tools.add_sandbox("main", str(workspace))
+    runtime = SbxCli(env=tools.environment(), policy=QUICK)
+    tag = ImageTag("auth", "v3")
+    tar = tmp_path / "auth.tar"
+    asyncio.run(runtime.save_to_tar(SandboxName("main"), tag, str(tar)))
+    fed: list[int] = []
+
+    loaded = asyncio.run(runtime.image_load(str(tar), progress=fed.append))
+
+    assert loaded.unwrap() == (tag,)
+    assert fed == []

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -470,7 +471,10 @@ class RealFiles(SimulatedRuntime):
         return Success(None)
 
     async def image_load(
-        self, path: str
+        self,
+        path: str,
+        *,
+        progress: Callable[[int], None] | None = None,
     ) -> Result[tuple[ImageTag, ...], WardenError]:
         loaded = load_tar(self.world, Path(path).read_bytes())  # noqa: ASYNC240
         return loaded.map(
@@ -677,3 +681,33 @@ def test_a_tool_that_cannot_write_a_tar_refuses_the_backup() -> None:
 def _notes(r: Rig) -> list[str]:
     journal = r.deps.journal
     return [note.message for note in journal.notes]
+
+
+def test_a_restore_reports_the_bytes_docker_has_taken() -> None:
+    r = rig()
+    made = r.clock.run(r.backups.create()).unwrap()
+    size = made.manifest.size
+    seen: list[tuple[int, int | None]] = []
+
+    r.clock.run(
+        r.backups.restore(progress=lambda d, t: seen.append((d, t))),
+    ).unwrap()
+
+    assert seen[-1] == (size, size)
+    done = [d for d, _ in seen]
+    assert done == sorted(done)
+    assert len({d for d in done if 0 < d < size}) >= 2
+    assert {t for _, t in seen} == {size}
+
+
+def test_an_sbx_restore_reports_only_the_end_not_a_stuck_zero() -> None:
+    r = rig(tool=Tool.SBX)
+    made = r.clock.run(r.backups.create()).unwrap()
+    size = made.manifest.size
+    seen: list[tuple[int, int | None]] = []
+
+    r.clock.run(
+        r.backups.restore(progress=lambda d, t: seen.append((d, t))),
+    ).unwrap()
+
+    assert seen == [(size, size)]

@@ -9,6 +9,8 @@ All of them need Docker Desktop's engine: with the world's
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -191,12 +193,13 @@ def _load(state_file: StateFile, words: list[str]) -> int:
         [Flag("input", "i", takes_value=True), Flag("quiet", "q")],
         "image load [OPTIONS]",
     ).get("input")
-    if source is None:
-        raise ToolError("requested load from stdin, but stdin is empty", 1)
-    if not Path(source).exists():
+    if source is not None and not Path(source).exists():
         raise ToolError(f"open {source}: no such file or directory", 1)
     try:
-        tags, image = read_image_file(Path(source))
+        if source is not None:
+            tags, image = read_image_file(Path(source))
+        else:
+            tags, image = _read_stdin()
     except ImageFileError as error:
         msg = f"Error response from daemon: unexpected EOF ({error})"
         raise ToolError(msg, 1) from error
@@ -209,6 +212,17 @@ def _load(state_file: StateFile, words: list[str]) -> int:
     out("".join(f"Loaded image: {tag}\n" for tag in tags))
 
     return 0
+
+
+def _read_stdin() -> tuple[list[str], Image]:
+    """The image of a tar piped to stdin, as `docker image load` reads it."""
+    data = b"" if sys.stdin.isatty() else sys.stdin.buffer.read()
+    if not data:
+        raise ToolError("requested load from stdin, but stdin is empty", 1)
+    with tempfile.TemporaryDirectory() as scratch:
+        spooled = Path(scratch) / "stdin.tar"
+        spooled.write_bytes(data)
+        return read_image_file(spooled)
 
 
 def info_command(state_file: StateFile, words: list[str]) -> int:
