@@ -28,7 +28,12 @@ from sandwarden.cli.common import (
 )
 from sandwarden.cli.template import saved_json
 from sandwarden.domain.errors import ErrorKind, WardenError
-from sandwarden.service.backups import Backup, CreatedBackup, Integrity
+from sandwarden.service.backups import (
+    Backup,
+    BackupMethod,
+    CreatedBackup,
+    Integrity,
+)
 
 __all__ = ["backup_json", "register"]
 
@@ -53,7 +58,9 @@ def register(
         description=(
             "Export the template to a timestamped tar with a manifest, "
             "move the latest link to it, prune old ones. Needs the image "
-            "store (Docker Desktop)."
+            "store (Docker Desktop). Under sbx, which cannot export a "
+            "stored template, the active sandbox is saved as the "
+            "template and the tar written as it is saved (as --save)."
         ),
     )
     create.add_argument(
@@ -115,6 +122,11 @@ async def _create(session: Session, args: argparse.Namespace) -> int:
         for step in created.saved.steps:
             output.say(f"- {step}")
     output.say(f"backed up {created.manifest.template} to {created.path}")
+    if created.method is BackupMethod.SNAPSHOT:
+        output.say(
+            "  written while saving the sandbox as the template (the tool "
+            "cannot export a stored one)",
+        )
     output.say(
         f"  {created.manifest.size} bytes, sha256 {created.manifest.sha256}",
     )
@@ -200,4 +212,5 @@ def _created_json(created: CreatedBackup) -> dict[str, Any]:
         "tool": manifest.tool,
         "saved": saved,
         "pruned": list(created.pruned),
+        "method": str(created.method),
     }

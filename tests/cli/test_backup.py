@@ -32,7 +32,9 @@ def test_backup_create_writes_a_verified_tar(
         "tool",
         "saved",
         "pruned",
+        "method",
     }
+    assert made["method"] == "export"
     assert made["path"].endswith(".tar")
     assert made["template"] == "sandwarden-auth:latest"
     assert len(made["sha256"]) == 64
