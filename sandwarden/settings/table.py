@@ -102,7 +102,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SANDWARDEN_TOOL_TIMEOUT_MS",
         # create may pull the base image on first use: minutes, not seconds
         180_000,
-        "deadline of ls, version, create, rm, stop and image calls",
+        "deadline of create, rm and stop (questions such as ls and "
+        "version: at most 20 s, never more than the probe timeout)",
     ),
     _ms(
         "grace",
