@@ -24,6 +24,10 @@ Environment (read by the fakes):
 - ``SANDWARDEN_FAKE_STATE``: the state file (the launchers default it to
   the file they were installed with).
 - ``SANDWARDEN_FAKE_TIME_SCALE``: multiplies scripted delays (default 1).
+- ``SANDWARDEN_FAKE_LATENCY``: seconds each ``docker``/``sbx`` command
+  line sleeps before it starts (default 0), standing for a real tool's
+  wait on its VM; ``bench/warden.py`` uses it for its labelled
+  "emulated latency" figure.
 - ``SANDWARDEN_FAKE_CLAUDE``: a real claude binary; ``exec ... claude``
   then runs it (cwd the workspace, ``IS_SANDBOX=1``) instead of a script.
 
@@ -64,20 +68,26 @@ the ``docker`` and ``sbx`` modules' docstrings.
 
 from __future__ import annotations
 
-from sandwarden.simulator.fakes.install import FakeTools, install_fakes
-from sandwarden.simulator.fakes.state import (
-    CLAUDE_ENV,
-    STATE_ENV,
-    TIME_SCALE_ENV,
-    DockerGeneration,
-    FakeSettings,
-    FakeState,
-    SbxGeneration,
-    StateFile,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandwarden.simulator.fakes.install import FakeTools, install_fakes
+    from sandwarden.simulator.fakes.state import (
+        CLAUDE_ENV,
+        LATENCY_ENV,
+        STATE_ENV,
+        TIME_SCALE_ENV,
+        DockerGeneration,
+        FakeSettings,
+        FakeState,
+        SbxGeneration,
+        StateFile,
+    )
 
 __all__ = [
     "CLAUDE_ENV",
+    "LATENCY_ENV",
     "STATE_ENV",
     "TIME_SCALE_ENV",
     "DockerGeneration",
@@ -88,3 +98,35 @@ __all__ = [
     "StateFile",
     "install_fakes",
 ]
+
+# Each public name and the module that defines it. Imported on first use:
+# every fake command line imports this package, and most need neither
+# the installer nor everything it imports.
+_HOMES = {
+    "CLAUDE_ENV": "state",
+    "LATENCY_ENV": "state",
+    "STATE_ENV": "state",
+    "TIME_SCALE_ENV": "state",
+    "DockerGeneration": "state",
+    "FakeSettings": "state",
+    "FakeState": "state",
+    "FakeTools": "install",
+    "SbxGeneration": "state",
+    "StateFile": "state",
+    "install_fakes": "install",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name on first use, then keep it in the module."""
+    module = _HOMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

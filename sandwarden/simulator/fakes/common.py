@@ -7,11 +7,17 @@ gives; ``run_entry`` prints it on stderr with the tool's prefix.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 
-from sandwarden.simulator.fakes.state import StateFile, StateFileError
+from sandwarden.simulator.fakes.state import (
+    LATENCY_ENV,
+    StateFile,
+    StateFileError,
+)
 
 __all__ = ["ToolError", "err", "hang", "out", "run_entry"]
 
@@ -50,6 +56,7 @@ def run_entry(
     """Run ``body`` on the state file from the environment; report."""
     try:
         state_file = StateFile.from_environment()
+        time.sleep(_latency())
         return body(state_file)
     except ToolError as failure:
         text = (
@@ -62,3 +69,17 @@ def run_entry(
     except StateFileError as error:
         err(f"{prefix}{error}\n")
         return 1
+
+
+def _latency() -> float:
+    """The emulated wait of a real tool call, from the environment."""
+    raw = os.environ.get(LATENCY_ENV, "")
+    try:
+        latency = float(raw) if raw else 0.0
+    except ValueError:
+        latency = -1.0
+    if not 0 <= latency < float("inf"):
+        msg = f"{LATENCY_ENV}={raw!r}; expected seconds, a number >= 0"
+        raise StateFileError(msg)
+
+    return latency

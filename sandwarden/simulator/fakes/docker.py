@@ -30,14 +30,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from sandwarden.simulator.fakes import dockerimage
 from sandwarden.simulator.fakes.common import (
     ToolError,
     hang,
     out,
     run_entry,
 )
-from sandwarden.simulator.fakes.dockersandbox import sandbox_command
 from sandwarden.simulator.fakes.state import (
     DockerGeneration,
     FakeState,
@@ -66,6 +64,10 @@ def _dispatch(state_file: StateFile, words: list[str]) -> int:
     state = state_file.read()
     if command == "sandbox":
         return _sandbox(state_file, state, rest)
+    # Imported here, as the sandbox commands are: each run of the fake is
+    # a fresh interpreter, and it pays only for the commands it serves.
+    from sandwarden.simulator.fakes import dockerimage  # noqa: PLC0415
+
     handlers: dict[str, Callable[[StateFile, list[str]], int]] = {
         "image": dockerimage.image_command,
         "tag": dockerimage.tag_command,
@@ -84,6 +86,9 @@ def _sandbox(state_file: StateFile, state: FakeState, rest: list[str]) -> int:
         raise ToolError(_unknown_command(state, "sandbox"), 1)
     if state.world.daemon_wedged:
         hang()
+    from sandwarden.simulator.fakes.dockersandbox import (  # noqa: PLC0415
+        sandbox_command,
+    )
 
     return sandbox_command(state_file, rest)
 

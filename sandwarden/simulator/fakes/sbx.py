@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sandwarden.simulator.fakes import execution
 from sandwarden.simulator.fakes.common import ToolError, hang, out, run_entry
 from sandwarden.simulator.fakes.flags import (
     Flag,
@@ -354,6 +353,9 @@ def _missing_for_exec(name: str) -> ToolError:
 
 
 def _exec(state_file: StateFile, state: FakeState, parsed: Parsed) -> int:
+    # Only exec needs it: the other commands start faster without.
+    from sandwarden.simulator.fakes import execution  # noqa: PLC0415
+
     if len(parsed.args) < 2:
         raise ToolError("requires at least 2 arg(s): SANDBOX COMMAND", 1)
     name, *command = parsed.args

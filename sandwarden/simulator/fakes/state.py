@@ -28,6 +28,7 @@ from sandwarden.simulator.world import World
 
 __all__ = [
     "CLAUDE_ENV",
+    "LATENCY_ENV",
     "STATE_ENV",
     "TIME_SCALE_ENV",
     "DockerGeneration",
@@ -42,6 +43,10 @@ __all__ = [
 STATE_ENV = "SANDWARDEN_FAKE_STATE"
 #: Multiplies every scripted delay (default 1.0; tests use small values).
 TIME_SCALE_ENV = "SANDWARDEN_FAKE_TIME_SCALE"
+#: Seconds every ``docker``/``sbx`` command line sleeps before it starts
+#: (default 0): a stand-in for the real tools' wait on their VM, which the
+#: fakes, answering from a file, do not have. No lock is held meanwhile.
+LATENCY_ENV = "SANDWARDEN_FAKE_LATENCY"
 #: A real claude binary to run for ``exec ... claude ...`` instead of a
 #: scripted reply.
 CLAUDE_ENV = "SANDWARDEN_FAKE_CLAUDE"
@@ -119,8 +124,13 @@ class StateFile:
             self._write(state)
 
     def read(self) -> FakeState:
-        """A snapshot of the state, read under the lock."""
-        with self._locked():
+        """
+        A snapshot of the state, read under the lock, shared.
+
+        Readers exclude a transaction, not each other: concurrent fake
+        commands (a fan-out of probes) then do not queue to read.
+        """
+        with self._locked(shared=True):
             return self._read()
 
     @contextlib.contextmanager
@@ -136,9 +146,12 @@ class StateFile:
             self._write(state)
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, *, shared: bool = False) -> Iterator[None]:
         with self.lock_path.open("a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            fcntl.flock(
+                lock.fileno(),
+                fcntl.LOCK_SH if shared else fcntl.LOCK_EX,
+            )
             try:
                 yield
             finally:
