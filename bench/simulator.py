@@ -42,7 +42,7 @@ def simulate_day(seed: int) -> tuple[World, int]:
     world = World(seed=seed)
     clock = VirtualClock()
     runtime = SimulatedRuntime(world, clock)
-    name, workspace = SandboxName("main"), Workspace("/work/app")
+    name, workspace = SandboxName("main"), Workspace("/srv/app")
     schedule = [
         ScheduledFault(hour * 3600.0 + 60, _CYCLE[hour % len(_CYCLE)], "main")
         for hour in range(24)

@@ -99,7 +99,7 @@ class Stub:
 
 QUICK = StopPolicy(grace=0.2, cleanup_timeout=2.0)
 NAME = SandboxName("sb1")
-WORKSPACE = Workspace("/work/project")
+WORKSPACE = Workspace("/srv/project")
 
 LISTING = json.dumps(
     {
@@ -108,7 +108,7 @@ LISTING = json.dumps(
                 "name": "sb1",
                 "agent": "claude",
                 "status": "running",
-                "workspaces": ["/work/project"],
+                "workspaces": ["/srv/project"],
             },
         ],
     },
@@ -150,7 +150,7 @@ def test_create_puts_the_options_before_the_agent(docker: Stub) -> None:
         "--pull-template",
         "missing",
         "claude",
-        "/work/project",
+        "/srv/project",
     ]
 
 
@@ -191,7 +191,7 @@ def test_a_listed_workspace_other_than_the_configured_one_is_a_mismatch(
 
     error = found.failure()
     assert error.kind is ErrorKind.WORKSPACE_MISMATCH
-    assert "/work/project" in error.message
+    assert "/srv/project" in error.message
     assert "/elsewhere" in error.message
 
 
@@ -262,7 +262,7 @@ def test_creating_a_listed_name_fails_before_the_tool_runs_create(
     created = sync(lambda: plugin(docker).create(SandboxSpec(NAME, WORKSPACE)))
 
     assert created.failure().kind is ErrorKind.ALREADY_EXISTS
-    assert "/work/project" in created.failure().message
+    assert "/srv/project" in created.failure().message
     assert all(call[1] != "create" for call in docker.calls())
 
 
