@@ -45,6 +45,7 @@ UNSUPPORTED_OPTION = re.compile(
 
 _API_KEY_METHOD = re.compile(r"api[_-]?key", re.IGNORECASE)
 _FIRST_PARTY = re.compile(r"first[_-]?party", re.IGNORECASE)
+_THIRD_PARTY = re.compile(r"third[_-]?party", re.IGNORECASE)
 
 _TEXT_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]*?)\s*:\s*(.*?)\s*$")
 _NOT_LOGGED_IN = re.compile(r"\bnot logged in\b", re.IGNORECASE)
@@ -128,16 +129,21 @@ def check_billing(
     """
     Refuse a login that bills an API account instead of the subscription.
 
-    An API-key login method, an API key source other than ``none`` or a
-    provider other than first party is refused unless ``allow_api_key``.
-    Whether the login works at all is not this function's question.
+    An API-key or third-party login method, an API key source other
+    than ``none`` or a provider other than first party is refused unless
+    ``allow_api_key``; a third-party method is refused even when the
+    provider is not reported. Whether the login works at all is not this
+    function's question.
     """
     if allow_api_key:
         return Success(status)
 
     found: list[str] = []
-    if status.auth_method and _API_KEY_METHOD.search(status.auth_method):
-        found.append(f"login method {status.auth_method!r}")
+    method = status.auth_method
+    if method and (
+        _API_KEY_METHOD.search(method) or _THIRD_PARTY.search(method)
+    ):
+        found.append(f"login method {method!r}")
     if status.api_key_source and not _is_none(status.api_key_source):
         found.append(f"API key source {status.api_key_source!r}")
     if status.api_provider and not _FIRST_PARTY.fullmatch(

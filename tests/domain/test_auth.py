@@ -299,6 +299,9 @@ def test_a_subscription_login_passes_the_guard() -> None:
         ),
         (AuthStatus(True, "third_party", "bedrock"), "'bedrock'"),
         (AuthStatus(True, "third_party", "vertex"), "'vertex'"),
+        (AuthStatus(True, "third_party"), "'third_party'"),
+        (AuthStatus(True, "third_party", None, "none"), "'third_party'"),
+        (AuthStatus(True, "Third-Party", "firstParty"), "'Third-Party'"),
     ],
 )
 def test_api_billing_is_refused_naming_what_was_found(
