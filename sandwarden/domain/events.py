@@ -239,8 +239,10 @@ class ResultEvent:
     The end of a run.
 
     ``is_error`` decides success, never ``subtype``: API and login
-    failures come back as ``success`` with ``is_error`` true. ``result``
-    exists on the success arm only; error arms put prose in ``errors``.
+    failures come back as ``success`` with ``is_error`` true. Only a line
+    without a boolean ``is_error`` is read by its subtype (``error_*``
+    failed). ``result`` exists on the success arm only; error arms put
+    prose in ``errors``.
     ``total_cost_usd`` also takes the older ``total_cost`` and
     ``cost_usd`` names and stays ``None`` when absent.
     """

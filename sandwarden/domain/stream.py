@@ -487,7 +487,7 @@ def _rate_limit(line: JsonObject) -> Event:
 
 
 def _result(line: JsonObject) -> Event:
-    errors = line.get("errors")
+    subtype = _str(line, "subtype")
     cost = None
     # Renamed over the CLI's history: total_cost (before 1.0.22) and the
     # SDK's cost_usd both still appear in captured runs.
@@ -500,13 +500,10 @@ def _result(line: JsonObject) -> Event:
 
     return ResultEvent(
         session_id=_str(line, "session_id"),
-        subtype=_str(line, "subtype"),
-        is_error=line.get("is_error") is True,
+        subtype=subtype,
+        is_error=_is_error(line.get("is_error"), subtype),
         result=_str(line, "result"),
-        errors=tuple(
-            item if isinstance(item, str) else json.dumps(item)
-            for item in (errors if isinstance(errors, list) else ())
-        ),
+        errors=_errors(line.get("errors")),
         total_cost_usd=cost,
         num_turns=_int(line, "num_turns"),
         usage=usage if isinstance(usage, dict) else None,
@@ -516,6 +513,35 @@ def _result(line: JsonObject) -> Event:
         stop_reason=_str(line, "stop_reason"),
         duration_ms=_number(line, "duration_ms"),
         duration_api_ms=_number(line, "duration_api_ms"),
+    )
+
+
+def _is_error(value: object, subtype: str | None) -> bool:
+    """
+    Read a result's ``is_error``, or its subtype when that is no boolean.
+
+    Without a real boolean the subtype is the only word left on how the
+    run ended: ``error_max_turns`` and the other ``error_*`` arms fail.
+    """
+    if isinstance(value, bool):
+        return value
+
+    return subtype is not None and subtype.startswith("error")
+
+
+def _errors(value: object) -> tuple[str, ...]:
+    """
+    Read a result's ``errors``, keeping a value that is not a list.
+
+    A lone string or object is still what the run said went wrong, so it
+    becomes the one error rather than disappearing.
+    """
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+
+    return tuple(
+        item if isinstance(item, str) else json.dumps(item) for item in items
     )
 
 

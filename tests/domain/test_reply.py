@@ -124,6 +124,31 @@ def test_an_error_without_result_text_shows_the_assistant_text() -> None:
     assert reply.error_message == "Reached maximum number of turns (1)"
 
 
+def test_a_result_without_is_error_fails_by_its_error_subtype() -> None:
+    data = line(type="result", subtype="error_max_turns", num_turns=3)
+
+    reply = decode(data)
+
+    assert reply.outcome is Outcome.ERROR
+    assert reply.error_kind is ErrorKind.MAX_TURNS
+    assert reply.error_message == "error_max_turns"
+
+
+def test_a_string_is_error_fails_by_its_error_subtype() -> None:
+    data = line(
+        type="result",
+        subtype="error_during_execution",
+        is_error="true",
+        errors="tool crashed",
+    )
+
+    reply = decode(data)
+
+    assert reply.outcome is Outcome.ERROR
+    assert reply.error_kind is ErrorKind.EXECUTION_ERROR
+    assert reply.error_message == "tool crashed"
+
+
 def test_an_error_without_errors_or_text_is_named_by_its_subtype() -> None:
     reply = decode(transcript("error_max_budget_usd"))
 

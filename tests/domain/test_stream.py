@@ -492,7 +492,7 @@ def test_a_deeply_nested_line_is_corrupt_not_a_crash() -> None:
     assert type(events[0]) in {CorruptLine, UnknownEvent}
 
 
-def test_fields_of_the_wrong_type_are_ignored() -> None:
+def test_fields_of_the_wrong_type_are_ignored_but_errors_kept() -> None:
     data = line(
         type="result",
         is_error="yes",
@@ -509,5 +509,50 @@ def test_fields_of_the_wrong_type_are_ignored() -> None:
         session_id=None,
         subtype=None,
         is_error=False,
+        errors=("boom",),
         api_error_status=529,
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "is_error"),
+    [
+        ({"subtype": "error_max_turns"}, True),
+        ({"subtype": "error_during_execution", "is_error": "true"}, True),
+        ({"subtype": "error_max_budget_usd", "is_error": None}, True),
+        ({"subtype": "success"}, False),
+        ({"subtype": "success", "is_error": 1}, False),
+        ({}, False),
+        ({"subtype": "success", "is_error": True}, True),
+        ({"subtype": "error_max_turns", "is_error": False}, False),
+    ],
+)
+def test_without_a_boolean_is_error_the_subtype_decides(
+    fields: dict[str, object],
+    is_error: bool,
+) -> None:
+    (result,) = decode_all(line(type="result", **fields))
+
+    assert type(result) is ResultEvent
+    assert result.is_error is is_error
+
+
+@pytest.mark.parametrize(
+    ("errors", "kept"),
+    [
+        ("boom", ("boom",)),
+        ({"code": 1}, ('{"code": 1}',)),
+        (7, ("7",)),
+        (["a", {"b": 2}], ("a", '{"b": 2}')),
+        (None, ()),
+        ([], ()),
+    ],
+)
+def test_errors_that_are_not_a_list_are_kept_as_one_error(
+    errors: object,
+    kept: tuple[str, ...],
+) -> None:
+    (result,) = decode_all(line(type="result", is_error=True, errors=errors))
+
+    assert type(result) is ResultEvent
+    assert result.errors == kept
