@@ -130,7 +130,7 @@ class Asker:
                 error = health.failure()
                 if not healed and await self._may_heal(error, active):
                     healed = True
-                    report = await self._heal(error, notes)
+                    report = await self._heal(error, active, notes)
                     if report is not None and report.usable:
                         continue
                     return Failure(_after_heal(error, report))
@@ -172,7 +172,7 @@ class Asker:
                 continue
             if not healed and await self._may_heal(error, active):
                 healed = True
-                report = await self._heal(error, notes)
+                report = await self._heal(error, active, notes)
                 if report is not None and report.usable:
                     continue
                 return Failure(_after_heal(error, report))
@@ -208,10 +208,11 @@ class Asker:
     async def _heal(
         self,
         error: WardenError,
+        failed: SandboxName,
         notes: list[str],
     ) -> HealReport | None:
-        """Heal after ``error``; None when the heal was refused."""
-        outcome = await self._healer.heal(error)
+        """Heal after ``error`` in ``failed``; None when refused."""
+        outcome = await self._healer.heal(error, failed=failed)
         if not is_successful(outcome):
             return None
         healed = outcome.unwrap()

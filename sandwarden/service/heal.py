@@ -4,8 +4,9 @@ Healing: recover a broken sandbox, behind the breaker and the heal lock.
 A heal runs the domain's heal plan step by step through the ports:
 
 1. one heal at a time: in this process an asyncio lock, across processes
-   the store's heal lock; a process that waited finds the active
-   sandbox already swapped, probes it, and uses it;
+   the store's heal lock; a heal that finds the failed sandbox already
+   replaced, or a heal ended while it waited, probes the active sandbox
+   and uses it when healthy (whoever healed: another task or process);
 2. the breaker: a sandbox that breaks again soon after a heal counts as a
    failed heal (flapping); too many failures in the window refuse;
 3. the plan: reuse `<name>-heal`, create it from the template, adopt a
@@ -62,10 +63,11 @@ class HealReport:
     How a heal ended, for the caller and the operator.
 
     ``usable`` is true when the active sandbox probed healthy at the end;
-    ``outcome`` is None when another process healed and this one used
-    its result. ``login_action`` says, in the sandbox tool's own
-    commands, how an operator logs in when the heal ended on a sandbox
-    awaiting a login (``needs_login``).
+    ``outcome`` is None when another heal (``by_other_process``: of
+    another process) had healed already and this one used its result.
+    ``login_action`` says, in the sandbox tool's own commands, how an
+    operator logs in when the heal ended on a sandbox awaiting a login
+    (``needs_login``).
     """
 
     sandbox: SandboxName | None
@@ -111,7 +113,9 @@ class Healer:
         """
         Heal after ``error`` (None: an operator asked for a heal).
 
-        ``failed`` is the sandbox that failed; the active one by default.
+        ``failed`` is the sandbox the failure came from (default: the
+        active one); pass it, so that a heal finding it already replaced
+        by a healthy sandbox uses that one instead of healing again.
         A refusal of the breaker or an ineligible error is a ``Failure``;
         a heal that ran but found no usable sandbox is a ``Success``
         whose report says so.
@@ -123,38 +127,56 @@ class Healer:
             if not is_successful(eligible):
                 return Failure(eligible.failure())
             trigger = eligible.unwrap()
+        # Which sandbox failed is fixed now, before any wait: once the
+        # lock is ours another heal may have replaced it already.
         broken = failed or await self.active()
+        asked = self._deps.clock.time()
 
         held = holding_heal_lock(self._deps, self._owner, "heal")
         async with self._lock, held as waited:
-            if waited:
-                reused = await self._other_result(broken)
-                if reused is not None:
-                    return Success(reused)
+            active = await self.active()
+            if active != broken or await self._healed_since(asked):
+                health = await self._prober.probe(active)
+                if is_successful(health):
+                    return Success(self._reused(active, broken, waited))
+                if active != broken:
+                    # The sandbox that failed no longer serves, and the
+                    # one that does is broken too: that one is healed.
+                    broken = active
+                    trigger = heal_trigger(health.failure()).value_or(
+                        trigger,
+                    )
             return await self._heal(trigger, broken, forced=error is None)
 
-    async def _other_result(self, broken: SandboxName) -> HealReport | None:
-        """After waiting: use what another process's heal left, if usable."""
-        active = await self.active()
-        if active == broken:
-            return None
-        health = await self._prober.probe(active)
-        if not is_successful(health):
-            return None
-        self._deps.note(
-            Topic.HEAL,
-            f"another process healed: using {active}",
-            sandbox=str(active),
-        )
+    async def _healed_since(self, asked: float) -> bool:
+        """Tell whether a heal ended after ``asked`` (while this waited)."""
+        last = await self._last_heal()
+
+        return last is not None and last.ended_at > asked
+
+    def _reused(
+        self,
+        active: SandboxName,
+        broken: SandboxName,
+        waited: bool,
+    ) -> HealReport:
+        """The report of a heal already done by another process or task."""
+        if waited:
+            summary = f"another process healed; now using {active}"
+        elif active == broken:
+            summary = f"another heal remade {active}; using it"
+        else:
+            summary = f"another heal replaced {broken}; now using {active}"
+        self._deps.note(Topic.HEAL, summary, sandbox=str(active))
 
         return HealReport(
             sandbox=active,
             outcome=None,
             usable=True,
-            swapped=True,
+            swapped=active != broken,
             steps=(),
-            summary=f"another process healed; now using {active}",
-            by_other_process=True,
+            summary=summary,
+            by_other_process=waited,
         )
 
     async def _heal(

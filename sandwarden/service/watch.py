@@ -17,6 +17,7 @@ from returns.pipeline import is_successful
 
 from sandwarden.domain.breaker import BreakerState
 from sandwarden.domain.errors import ErrorKind, WardenError
+from sandwarden.domain.values import SandboxName
 from sandwarden.domain.watchdog import (
     Action,
     ProbeReport,
@@ -102,13 +103,13 @@ class Watchdog:
         try:
             decision = await self._decide(report, str(active))
             self._state = decision.state
-            await self._act(decision, report, str(active))
+            await self._act(decision, report, active)
         except Exception as error:  # a heal, the store or a bug raised
             _log.exception("watchdog check failed")
             report = _crashed("check", error)
             decision = self._backed_off(report)
             self._state = decision.state
-            await self._act_safely(decision, report, str(active))
+            await self._act_safely(decision, report, active)
 
         return WatchReport(str(active), report, decision)
 
@@ -116,7 +117,7 @@ class Watchdog:
         self,
         decision: WatchdogDecision,
         report: ProbeReport,
-        active: str,
+        active: SandboxName,
     ) -> None:
         """Note the back-off, or page once the checks keep failing."""
         try:
@@ -165,19 +166,19 @@ class Watchdog:
         self,
         decision: WatchdogDecision,
         report: ProbeReport,
-        active: str,
+        active: SandboxName,
     ) -> None:
         deps = self._deps
         if decision.action is not Action.NOTHING:
             deps.note(
                 Topic.WATCH,
                 f"{active}: {decision.why} → {decision.action}",
-                sandbox=active,
+                sandbox=str(active),
                 action=str(decision.action),
             )
         match decision.action:
             case Action.HEAL:
-                healed = await self._healer.heal(report.error)
+                healed = await self._healer.heal(report.error, failed=active)
                 if not is_successful(healed):
                     deps.note(
                         Topic.WATCH,
@@ -194,7 +195,7 @@ class Watchdog:
                             "watchdog",
                             decision.why,
                             action="run `sandwarden doctor`",
-                            sandbox=active,
+                            sandbox=str(active),
                         ),
                     )
             case Action.NOTHING:

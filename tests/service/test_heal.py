@@ -2,9 +2,19 @@ from __future__ import annotations
 
 import asyncio
 
+from returns.pipeline import is_successful
+
+from sandwarden.domain.deadlines import Limits
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.domain.healplan import HealOutcome
-from sandwarden.simulator.world import Login, LoginMethod, Tool
+from sandwarden.service.heal import HealReport
+from sandwarden.simulator.world import (
+    Behaviour,
+    Login,
+    LoginMethod,
+    Plan,
+    Tool,
+)
 from tests.service.simrig import HEAL, PRIMARY, add_sandbox, rig
 
 GONE = WardenError.unavailable(UnavailableReason.NOT_FOUND, "gone")
@@ -177,3 +187,94 @@ def test_the_login_alert_names_the_plugin_commands_under_docker() -> None:
     action = r.alerts.alerts[0].action or ""
     assert "`docker sandbox exec -it bot-heal claude`" in action
     assert report.login_action == action
+
+
+def test_concurrent_heals_of_one_failure_in_one_process_heal_once() -> None:
+    r = rig()
+    r.world.sandboxes[PRIMARY.value].login.method = LoginMethod.NONE
+
+    async def both() -> tuple[HealReport, HealReport]:
+        first, second = await asyncio.gather(
+            r.services.healer.heal(LOGGED_OUT),
+            r.services.healer.heal(LOGGED_OUT),
+        )
+        return first.unwrap(), second.unwrap()
+
+    first, second = r.run(both())
+
+    assert first.outcome is HealOutcome.HEALED
+    assert second.outcome is None
+    assert second.usable
+    assert second.sandbox == HEAL
+    assert not second.by_other_process
+    assert len(r.run(r.store.heal_history(10)).unwrap()) == 1
+    # the second heal is no breakage of the first: nothing failed
+    assert r.run(r.store.breaker()).unwrap().failures == ()
+
+
+def test_concurrent_heals_of_the_heal_sandbox_recreate_it_once() -> None:
+    r = rig()
+    r.run(r.services.healer.heal(LOGGED_OUT))
+    r.world.sandboxes[HEAL.value].login.method = LoginMethod.NONE
+
+    async def both() -> tuple[HealReport, HealReport]:
+        first, second = await asyncio.gather(
+            r.services.healer.heal(LOGGED_OUT, failed=HEAL),
+            r.services.healer.heal(LOGGED_OUT, failed=HEAL),
+        )
+        return first.unwrap(), second.unwrap()
+
+    first, second = r.run(both())
+
+    assert first.outcome is HealOutcome.HEALED
+    assert second.outcome is None
+    assert len(r.run(r.store.heal_history(10)).unwrap()) == 2
+    assert len(r.run(r.store.breaker()).unwrap().failures) == 1
+
+
+def test_a_turn_stalled_in_a_replaced_sandbox_uses_the_new_one() -> None:
+    r = rig(prompt_limits=Limits(3600.0, 600.0))
+    r.world.sandboxes[PRIMARY.value].plans.append(Plan(Behaviour.STALL))
+
+    async def scenario() -> tuple[str, float, float]:
+        turn = asyncio.ensure_future(
+            r.services.asker.ask("long job", conversation="c"),
+        )
+        await r.clock.sleep(120)
+        r.world.sandboxes[PRIMARY.value].login.method = LoginMethod.NONE
+        healed = await r.services.healer.heal(LOGGED_OUT)
+        assert healed.unwrap().sandbox == HEAL
+        created = r.world.sandboxes[HEAL.value].created_at
+        reply = (await turn).unwrap()
+        return reply.text, created, r.world.sandboxes[HEAL.value].created_at
+
+    text, created, still_created = r.run(scenario())
+
+    assert text == "You said: long job"
+    # the healthy serving sandbox was neither removed nor recreated
+    assert still_created == created
+    assert len(r.run(r.store.heal_history(10)).unwrap()) == 1
+    assert r.run(r.store.breaker()).unwrap().failures == ()
+    assert r.run(r.store.active_sandbox()).unwrap() == HEAL
+
+
+def test_a_stale_failure_heals_the_serving_sandbox_when_it_broke_too() -> None:
+    r = rig(prompt_limits=Limits(3600.0, 600.0))
+    r.world.sandboxes[PRIMARY.value].plans.append(Plan(Behaviour.STALL))
+
+    async def scenario() -> tuple[bool, str]:
+        turn = asyncio.ensure_future(r.services.asker.ask("long job"))
+        await r.clock.sleep(120)
+        r.world.sandboxes[PRIMARY.value].login.method = LoginMethod.NONE
+        await r.services.healer.heal(LOGGED_OUT)
+        r.world.sandboxes[HEAL.value].login.method = LoginMethod.NONE
+        reply = await turn
+        return is_successful(reply), reply.unwrap().text
+
+    answered, text = r.run(scenario())
+
+    assert answered
+    assert text == "You said: long job"
+    assert any(m.startswith("healing bot-heal") for m in r.messages())
+    # the serving sandbox broke soon after its heal: that heal flapped
+    assert len(r.run(r.store.breaker()).unwrap().failures) == 1
