@@ -5,13 +5,19 @@ The same words can reach the stream up to three times: as deltas (with
 ``--include-partial-messages``), in the complete assistant line of their
 content block, and in the final result. ``LiveText`` shows the deltas as
 they come, then from each assistant line only what the deltas did not
-already show (all of it when no delta came), and the result only when the
-last turn's text was not shown at all.
+already show (all of it when no delta came), and the result only when
+nothing at all was shown since the last tool results: the result repeats
+the last turn's blocks, but not always verbatim (joined by blank lines,
+or run together), so comparing texts would print them twice.
 
 A complete assistant line is matched to the deltas of its own message
-(``message_start`` names it), block by block, by text: the CLI writes
-one line per content block, and the block index it would need is not on
-the line.
+(``message_start`` names it), block by block, by text, ignoring
+whitespace: the CLI writes one line per content block, the block index
+it would need is not on the line, and its text may differ from the
+deltas' in whitespace at the ends.
+
+What it keeps is bounded by one turn: the deltas of blocks whose full
+line has not come yet, forgotten at the next tool results.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ class LiveText:
         "_message",
         "_shown",
         "_streamed",
-        "_turn",
+        "_turn_shown",
     )
 
     def __init__(self, *, include_errors: bool = False) -> None:
@@ -63,8 +69,9 @@ class LiveText:
         self._blocks = 0
         self._shown = False
         self._ends_line = True
-        # Text shown since the last tool results, to spot the result.
-        self._turn: list[str] = []
+        # Whether text was shown since the last tool results, which
+        # would make the result a repeat.
+        self._turn_shown = False
 
     def feed(self, event: Event) -> str:
         """Return the text ``event`` adds to the display ("" for none)."""
@@ -75,7 +82,8 @@ class LiveText:
         if type(event) is ResultEvent:
             return self._result(event)
         if type(event) is UserMessage and event.results:
-            self._turn.clear()
+            self._turn_shown = False
+            self._streamed.clear()
 
         return ""
 
@@ -110,10 +118,10 @@ class LiveText:
         for key, parts in self._streamed.items():
             if key[0] not in {message_id, None}:
                 continue
-            streamed = "".join(parts)
-            if text.startswith(streamed):
+            rest = _rest(text, "".join(parts))
+            if rest is not None:
                 del self._streamed[key]
-                return key, text[len(streamed) :]
+                return key, rest
         self._blocks += 1
 
         return ("block", self._blocks), text
@@ -123,7 +131,7 @@ class LiveText:
         text = (event.result or "").strip()
         if not text or (event.is_error and not self._include_errors):
             return ""
-        if text in "".join(self._turn):
+        if self._turn_shown:
             return ""
 
         return self._show(("result", None), event.result or "")
@@ -134,6 +142,33 @@ class LiveText:
         self._block = block
         self._shown = True
         self._ends_line = text.endswith("\n")
-        self._turn.append(text)
+        self._turn_shown = True
 
         return text
+
+
+def _rest(text: str, streamed: str) -> str | None:
+    """
+    Return what ``text`` adds to ``streamed``, or None if it is not its.
+
+    The two match when one's characters other than whitespace begin the
+    other's; ``"Hello "`` streamed then ``"Hello"`` adds nothing.
+    """
+    at = 0
+    for char in streamed:
+        if char.isspace():
+            continue
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return ""
+        if text[at] != char:
+            return None
+        at += 1
+    rest = text[at:]
+    # Whitespace the deltas ended with was shown already.
+    trailing = streamed[len(streamed.rstrip()) :]
+    if rest.startswith(trailing):
+        return rest[len(trailing) :]
+
+    return rest.lstrip()

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -179,3 +180,97 @@ def test_streamed_runs_show_every_text_exactly_once(
     text = "".join(shown(data))
 
     assert text == "\n".join(["".join(words)] * messages)
+
+
+def tool_results() -> bytes:
+    return line(
+        type="user",
+        message={"content": [{"type": "tool_result", "content": "x"}]},
+    )
+
+
+@pytest.mark.parametrize("answer", ["A\n\nB", "AB", "A B", "B"])
+def test_a_result_is_not_repeated_after_its_turn_was_shown(
+    answer: str,
+) -> None:
+    data = assistant("m1", "A") + assistant("m1", "B") + result(answer)
+
+    pieces = shown(data)
+
+    assert pieces == ["A", "\nB"]
+
+
+def test_a_result_is_not_repeated_after_streamed_blocks() -> None:
+    data = (
+        start("m1")
+        + delta("A", 0)
+        + assistant("m1", "A")
+        + delta("B", 1)
+        + assistant("m1", "B")
+        + result("A\n\nB")
+    )
+
+    pieces = shown(data)
+
+    assert pieces == ["A", "\nB"]
+
+
+def test_a_result_after_a_turn_that_showed_nothing_is_shown() -> None:
+    data = assistant("m1", "Checking.") + tool_results() + result("Done.")
+
+    pieces = shown(data)
+
+    assert pieces == ["Checking.", "\nDone."]
+
+
+@pytest.mark.parametrize(
+    ("deltas", "full", "expected"),
+    [
+        (["Hello "], "Hello", "Hello "),
+        (["Hello", " "], "Hello", "Hello "),
+        (["Hello"], "Hello\n", "Hello\n"),
+        (["  Hello"], "Hello", "  Hello"),
+        (["Hello "], "Hello world", "Hello world"),
+        (["Hello\n"], "Hello\n\nworld", "Hello\n\nworld"),
+        (["Hel"], "Hello there", "Hello there"),
+    ],
+)
+def test_a_full_line_differing_only_in_whitespace_is_not_repeated(
+    deltas: list[str],
+    full: str,
+    expected: str,
+) -> None:
+    data = start("m1")
+    for text in deltas:
+        data += delta(text)
+    data += assistant("m1", full) + result(full)
+
+    text = "".join(shown(data))
+
+    assert text == expected
+
+
+@given(
+    words=st.lists(
+        st.text(alphabet="ab", min_size=1, max_size=4),
+        min_size=1,
+        max_size=4,
+    ),
+    padding=st.lists(
+        st.sampled_from(["", " ", "\n", " \n"]),
+        min_size=4,
+        max_size=4,
+    ),
+)
+def test_whitespace_around_the_deltas_never_repeats_a_block(
+    words: list[str],
+    padding: list[str],
+) -> None:
+    body = " ".join(words)
+    data = start("m1") + delta(padding[0] + body + padding[1])
+    data += assistant("m1", padding[2] + body + padding[3])
+    data += result(body)
+
+    text = "".join(shown(data))
+
+    assert text.strip() == body
