@@ -26,6 +26,7 @@ from sandwarden.domain.events import (
     ResultEvent,
     SystemInit,
     TruncatedLine,
+    UserMessage,
 )
 from sandwarden.domain.live_text import LiveText
 from sandwarden.domain.stream import DEFAULT_MAX_LINE, StreamDecoder
@@ -52,14 +53,15 @@ class Reply:
     """
     The answer of one run, and its verdict.
 
-    ``text`` is the result's text or, without one, the assistant text
-    seen. ``session_id`` is the result's, or the last one seen when the
-    run ended without a result. ``is_error`` is ``None`` without a result.
-    ``error_kind`` is one of ``REPLY_ERROR_KINDS`` on an error, ``None``
-    on success. ``total_cost_usd`` stays ``None`` when the run did not
-    report it. ``event_counts`` counts the events by ``type``. ``notes``
-    are what the warden did around the run, for the caller (a new
-    conversation and why, a heal); the decoder leaves them empty.
+    ``text`` is the result's text or, without one, the assistant text of
+    the last turn that had any. ``session_id`` is the result's, or the
+    last one seen when the run ended without a result. ``is_error`` is
+    ``None`` without a result. ``error_kind`` is one of
+    ``REPLY_ERROR_KINDS`` on an error, ``None`` on success.
+    ``total_cost_usd`` stays ``None`` when the run did not report it.
+    ``event_counts`` counts the events by ``type``. ``notes`` are what the
+    warden did around the run, for the caller (a new conversation and why,
+    a heal); the decoder leaves them empty.
     """
 
     outcome: Outcome
@@ -174,7 +176,14 @@ class Reply:
 
 
 class ReplyBuilder:
-    """Assemble a ``Reply`` from events, keeping only what it needs."""
+    """
+    Assemble a ``Reply`` from events, keeping only what it needs.
+
+    Of the assistant text it keeps the last turn's, the fallback for a
+    result without text: a turn's text replaces the previous turn's, and
+    a result with text drops it, so what it holds is bounded by one turn
+    rather than by the run.
+    """
 
     __slots__ = (
         "_assistant_error",
@@ -183,6 +192,7 @@ class ReplyBuilder:
         "_init",
         "_last_session_id",
         "_live",
+        "_new_turn",
         "_rate_limit",
         "_rejected",
         "_result",
@@ -196,6 +206,8 @@ class ReplyBuilder:
         self._result: ResultEvent | None = None
         self._live = LiveText(include_errors=True)
         self._text: list[str] = []
+        # Tool results came: the next text starts a new turn.
+        self._new_turn = False
         self._assistant_error: str | None = None
         self._failed_texts: list[str] = []
         self._rate_limit: RateLimitEvent | None = None
@@ -207,9 +219,7 @@ class ReplyBuilder:
         self._counts[kind] = self._counts.get(kind, 0) + 1
         if event.session_id is not None:
             self._last_session_id = event.session_id
-        text = self._live.feed(event)
-        if text and type(event) is not ResultEvent:
-            self._text.append(text)
+        self._keep_text(event, self._live.feed(event))
 
         if type(event) is SystemInit and self._init is None:
             self._init = event
@@ -221,12 +231,17 @@ class ReplyBuilder:
             self._rate_limit = event
             self._rejected = self._rejected or event.status == "rejected"
 
+    @property
+    def held_text(self) -> str:
+        """Return the assistant text kept for a reply without result text."""
+        return "".join(self._text)
+
     def build(self) -> Reply:
         """Return the reply to the events added so far."""
         init = self._init
         result = self._result
         counts = dict(sorted(self._counts.items()))
-        seen = "".join(self._text).strip()
+        seen = self.held_text.strip()
         truncated = Reply(
             outcome=Outcome.ERROR,
             error_kind=ErrorKind.TRUNCATED,
@@ -261,6 +276,20 @@ class ReplyBuilder:
             stop_reason=result.stop_reason,
             duration_ms=result.duration_ms,
         )
+
+    def _keep_text(self, event: Event, text: str) -> None:
+        if type(event) is ResultEvent:
+            if event.result is not None:
+                self._text.clear()
+            return
+        if type(event) is UserMessage and event.results:
+            self._new_turn = True
+        if not text:
+            return
+        if self._new_turn:
+            self._text.clear()
+            self._new_turn = False
+        self._text.append(text)
 
     def _note_failure(self, event: AssistantMessage) -> None:
         if event.error is not None:

@@ -311,6 +311,62 @@ def test_the_builder_fed_event_by_event_agrees_with_decode() -> None:
     assert builder.build() == decode(data)
 
 
+def fed(data: bytes) -> ReplyBuilder:
+    decoder = StreamDecoder()
+    builder = ReplyBuilder()
+    for event in decoder.feed(data) + decoder.finish():
+        builder.add(event)
+
+    return builder
+
+
+def turn(number: int) -> bytes:
+    assistant = line(
+        type="assistant",
+        message={
+            "id": f"m{number}",
+            "content": [{"type": "text", "text": f"turn {number} " * 50}],
+        },
+    )
+    results = line(
+        type="user",
+        message={"content": [{"type": "tool_result", "content": "ok"}]},
+    )
+
+    return assistant + results
+
+
+def test_the_builder_holds_only_the_last_turns_text() -> None:
+    data = b"".join(turn(number) for number in range(500))
+    last = line(
+        type="assistant",
+        message={"id": "last", "content": [{"type": "text", "text": "Bye."}]},
+    )
+
+    builder = fed(data + last)
+
+    assert builder.held_text.strip() == "Bye."
+    assert builder.build().text == "Bye."
+
+
+def test_tool_results_without_new_text_keep_the_last_turns_text() -> None:
+    data = b"".join(turn(number) for number in range(3))
+
+    builder = fed(data)
+
+    assert builder.held_text.strip() == ("turn 2 " * 50).strip()
+    assert builder.build().text == ("turn 2 " * 50).strip()
+
+
+def test_a_result_with_text_drops_the_held_text() -> None:
+    data = turn(1) + line(type="result", is_error=False, result="Done.")
+
+    builder = fed(data)
+
+    assert builder.held_text == ""
+    assert builder.build().text == "Done."
+
+
 @given(st.binary(max_size=300))
 def test_any_output_gets_exactly_one_reply_kind(data: bytes) -> None:
     reply = decode(data, max_line=64)
