@@ -409,7 +409,7 @@ class _Run:
                 steps, code = self._lines(self._answer(), pace), 0
             case Behaviour.SLOW_DRIP:
                 data = b"".join(self._answer())
-                steps, code = scripts.drip(data, 16, pace), 0
+                steps, code = scripts.drip(data, self.plan.piece, pace), 0
             case Behaviour.STALL:
                 steps, code = self._lines(self._answer()[:2], pace), None
             case Behaviour.HANG:

@@ -114,14 +114,27 @@ class Plan:
     One scripted behaviour for a `claude -p` run.
 
     ``pace`` is the virtual delay in seconds between output lines (a slow
-    drip uses it between small pieces); ``text`` replaces the reply text;
-    ``size`` is the length of the oversized line in bytes.
+    drip uses it between pieces); ``text`` replaces the reply text;
+    ``size`` is the length of the oversized line's payload in bytes;
+    ``piece`` is how many bytes each write of a slow drip carries.
+    Raises ``ValueError`` when ``piece`` is not positive.
     """
 
     behaviour: Behaviour = Behaviour.NORMAL
     pace: float = 0.05
     text: str | None = None
     size: int = 2 * 1024 * 1024
+    # Added after the first state files were written: a stored plan
+    # without it reads back with this default.
+    piece: int = 16
+
+    def __post_init__(self) -> None:
+        if self.piece < 1:
+            msg = (
+                f"Plan.piece is {self.piece}; expected a positive number "
+                "of bytes per slow-drip write"
+            )
+            raise ValueError(msg)
 
 
 @dataclass(slots=True)

@@ -7,9 +7,10 @@ from returns.pipeline import is_successful
 
 from sandwarden.domain.deadlines import Limits, Stop
 from sandwarden.domain.errors import ErrorKind, UnavailableReason
-from sandwarden.domain.sandbox import SandboxSpec, Stream
+from sandwarden.domain.sandbox import ExecResult, SandboxSpec, Stream
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
 from sandwarden.simulator.claude import OAUTH_EXPIRED
+from sandwarden.simulator.runtime import SimulatedRuntime
 from sandwarden.simulator.world import Behaviour, Plan
 from tests.simulator.helpers import NAME, RUN, WORKSPACE, run, simulation
 
@@ -21,26 +22,55 @@ def _result_line(stdout: bytes) -> dict[str, object]:
     return last
 
 
+async def _stdout_chunks(
+    runtime: SimulatedRuntime, limits: Limits
+) -> tuple[ExecResult, list[bytes]]:
+    execution = (
+        await runtime.exec(
+            NAME, RUN, workdir=WORKSPACE, limits=limits, stdin=b"hello"
+        )
+    ).unwrap()
+    chunks = [
+        chunk.data
+        async for chunk in execution.output()
+        if chunk.stream is Stream.STDOUT
+    ]
+
+    return (await execution.wait()).unwrap(), chunks
+
+
 @given(
-    piece=st.integers(1, 64),
+    piece=st.integers(1, 2048),
     pace=st.floats(0.001, 5.0),
     text=st.text(min_size=1, max_size=200),
+    seed=st.integers(0, 2**31),
 )
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 def test_a_slow_drip_reaches_the_consumer_complete_and_in_order(
-    piece: int, pace: float, text: str
+    piece: int, pace: float, text: str, seed: int
 ) -> None:
-    world, clock, runtime = simulation()
-    sandbox = world.sandboxes[NAME.value]
-    sandbox.plans.append(Plan(Behaviour.SLOW_DRIP, pace=pace, text=text))
-    reference = world.sandboxes[NAME.value]
+    world, clock, runtime = simulation(seed)
+    world.sandboxes[NAME.value].plans.append(
+        Plan(Behaviour.SLOW_DRIP, pace=pace, text=text, piece=piece)
+    )
+    # The same run, one write per line: the bytes the drip must match.
+    twin, twin_clock, twin_runtime = simulation(seed)
+    twin.sandboxes[NAME.value].plans.append(
+        Plan(Behaviour.NORMAL, pace=pace, text=text)
+    )
+    limits = Limits(hard=1e9)
 
-    result, stdout, _ = clock.run(run(runtime, limits=Limits(hard=1e9)))
+    result, chunks = clock.run(_stdout_chunks(runtime, limits))
+    _, whole, _ = twin_clock.run(run(twin_runtime, limits=limits))
 
+    stdout = b"".join(chunks)
+    assert stdout == whole
+    assert [len(x) for x in chunks[:-1]] == [piece] * (len(chunks) - 1)
+    assert 1 <= len(chunks[-1]) <= piece
     assert result.exit_code == 0
     assert result.stdout_size == len(stdout)
     assert _result_line(stdout)["result"] == text
-    assert reference.processes == {}
+    assert world.sandboxes[NAME.value].processes == {}
 
 
 def test_a_stall_is_stopped_by_the_inactivity_limit_at_its_instant() -> None:

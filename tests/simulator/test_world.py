@@ -1,3 +1,6 @@
+import json
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from returns.pipeline import is_successful
@@ -45,6 +48,37 @@ def test_unreadable_world_text_is_refused_with_the_field_named() -> None:
     assert not is_successful(result)
     assert result.failure().kind is ErrorKind.INVALID_INPUT
     assert "pace" in result.failure().message
+
+
+def test_a_plans_drip_piece_survives_a_json_round_trip() -> None:
+    world = World()
+    world.default_plan = Plan(Behaviour.SLOW_DRIP, piece=3)
+
+    again = World.from_json(world.to_json()).unwrap()
+
+    assert again.default_plan.piece == 3
+
+
+def test_a_state_file_from_before_the_drip_piece_still_loads() -> None:
+    raw = json.loads(_busy_world().to_json())
+    for plan in (raw["default_plan"], *raw["sandboxes"]["main"]["plans"]):
+        del plan["piece"]
+
+    again = World.from_json(json.dumps(raw))
+
+    assert again.unwrap() == _busy_world()
+    assert again.unwrap().default_plan.piece == 16
+
+
+def test_a_drip_piece_below_one_byte_is_refused_naming_it() -> None:
+    text = World().to_json().replace('"piece": 16', '"piece": 0')
+
+    result = World.from_json(text)
+
+    assert result.failure().kind is ErrorKind.INVALID_INPUT
+    assert "Plan.piece is 0" in result.failure().message
+    with pytest.raises(ValueError, match="positive"):
+        Plan(piece=-1)
 
 
 def test_an_unknown_field_is_refused_rather_than_dropped() -> None:
