@@ -280,6 +280,19 @@ class StateStore(Protocol):
         """The last ``limit`` heals, oldest first."""
         ...
 
+    async def mark_heal_undone(
+        self,
+        ended_at: float,
+        at: float,
+    ) -> Result[bool, WardenError]:
+        """
+        Mark the successful heal that ended at ``ended_at`` undone at ``at``.
+
+        False when the history holds no such heal (rotated out, or
+        already undone).
+        """
+        ...
+
     async def conversation(
         self,
         key: str,

@@ -237,6 +237,34 @@ class SqliteStateStore:
 
         return Success(tuple(records))
 
+    async def mark_heal_undone(
+        self,
+        ended_at: float,
+        at: float,
+    ) -> Result[bool, WardenError]:
+        """Mark the successful heal that ended at ``ended_at`` undone."""
+
+        def mark(db: sqlite3.Connection) -> bool:
+            rows = db.execute(
+                "SELECT id, record FROM heal_history ORDER BY id DESC",
+            )
+            for row_id, text in rows.fetchall():
+                parsed = HealRecord.from_json(str(text))
+                # An unreadable row is heal_history's to report; it is
+                # not the heal this breakage undid.
+                if not is_successful(parsed):
+                    continue
+                record = parsed.unwrap()
+                if record.held and record.ended_at == ended_at:
+                    db.execute(
+                        "UPDATE heal_history SET record = ? WHERE id = ?",
+                        [record.undone(at).to_json(), row_id],
+                    )
+                    return True
+            return False
+
+        return await self._run(self._write, "mark_heal_undone", mark)
+
     async def conversation(
         self,
         key: str,

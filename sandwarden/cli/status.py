@@ -115,6 +115,8 @@ def _print_status(session: Session, status: Status) -> None:
         say("heals:")
     for record in status.heals[:_SHOWN_HEALS]:
         verdict = "succeeded" if record.succeeded else "failed"
+        if record.undone_at is not None:
+            verdict += f", then flapped at {utc(record.undone_at)}"
         say(
             f"  {utc(record.started_at)}  {record.trigger}: {verdict}, "
             f"active {record.sandbox or '-'}",
@@ -140,6 +142,8 @@ def heal_json(record: HealRecord) -> dict[str, Any]:
         "ended_at": utc(record.ended_at),
         "trigger": record.trigger,
         "succeeded": record.succeeded,
+        "flapped": record.flapped,
+        "undone_at": utc(record.undone_at),
         "sandbox": record.sandbox,
         "steps": list(record.steps),
     }

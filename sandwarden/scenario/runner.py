@@ -334,9 +334,12 @@ class _Rehearsal:
                 "answered": self._answered,
                 "failed": dict(sorted(self._failed.items())),
             },
+            # A heal that flapped succeeded at first, but the breaker
+            # counted it as failed: it is not among those that held.
             "heals": {
                 "total": len(heals),
-                "succeeded": sum(1 for heal in heals if heal.succeeded),
+                "succeeded": sum(1 for heal in heals if heal.held),
+                "flapped": sum(1 for heal in heals if heal.flapped),
             },
             "alerts": len(alerts),
             "breaker": str(decision.verdict),

@@ -192,7 +192,7 @@ class Healer:
         state = await self._breaker_state()
 
         if not forced:
-            state = self._apply(policy.record_breakage(state, started))
+            state = await self._record_breakage(state, started)
         decision = policy.decide(state, started)
         await deps.store.save_breaker(decision.state)
         refusal = decision.error()
@@ -217,6 +217,33 @@ class Healer:
         return Success(
             await self._settle(plan, decision.state, broken, ended, started)
         )
+
+    async def _record_breakage(
+        self,
+        state: BreakerState,
+        now: float,
+    ) -> BreakerState:
+        """Count the active sandbox's breakage; mark a heal it undid."""
+        deps = self._deps
+        undid = state.last_success_at
+        update = deps.config.breaker.record_breakage(state, now)
+        # A breakage that counts undoes the last success, which the
+        # breaker then forgets: that success was a heal that flapped.
+        if undid is not None and update.state.last_success_at is None:
+            marked = await deps.store.mark_heal_undone(undid, now)
+            if not is_successful(marked):
+                deps.note(
+                    Topic.HEAL_STEP,
+                    "could not mark the flapped heal in the history: "
+                    f"{marked.failure().message}",
+                )
+            deps.note(
+                Topic.BREAKER,
+                "the last heal did not hold (flapping): counted as a "
+                "failed heal",
+            )
+
+        return self._apply(update)
 
     async def _run_plan(
         self,

@@ -73,6 +73,20 @@ class InMemoryStateStore:
 
         return Success(tuple(records))
 
+    async def mark_heal_undone(
+        self,
+        ended_at: float,
+        at: float,
+    ) -> Result[bool, WardenError]:
+        """Mark the successful heal that ended at ``ended_at`` undone."""
+        for index in range(len(self._heals) - 1, -1, -1):
+            record = HealRecord.from_json(self._heals[index]).unwrap()
+            if _undoable(record, ended_at):
+                self._heals[index] = record.undone(at).to_json()
+                return Success(True)
+
+        return Success(False)
+
     async def conversation(
         self,
         key: str,
@@ -116,3 +130,7 @@ class InMemoryStateStore:
             self._lock = None
 
         return Success(None)
+
+
+def _undoable(record: HealRecord, ended_at: float) -> bool:
+    return record.held and record.ended_at == ended_at

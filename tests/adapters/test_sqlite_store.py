@@ -136,6 +136,46 @@ def test_heal_history_keeps_only_the_most_recent(tmp_path: Path) -> None:
     assert run(store.heal_history(0)) == ()
 
 
+def test_an_undone_heal_is_marked_and_survives_a_reopen(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    store = open_store(path)
+    for n in range(3):
+        run(store.record_heal(heal(n, succeeded=n != 2)))
+
+    marked = run(store.mark_heal_undone(2.0, 9.0))
+    again = run(store.mark_heal_undone(2.0, 10.0))
+    failed = run(store.mark_heal_undone(3.0, 9.0))
+    store.close()
+
+    assert (marked, again, failed) == (True, False, False)
+    assert run(open_store(path).heal_history(10)) == (
+        heal(0),
+        heal(1).undone(9.0),
+        heal(2, succeeded=False),
+    )
+
+
+def test_a_heal_record_written_before_undone_at_is_read_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    open_store(path).close()
+    old = (
+        '{"ended_at": 2.0, "sandbox": "box-1", "started_at": 1.0,'
+        ' "steps": [], "succeeded": true, "trigger": "auth"}'
+    )
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO heal_history (record) VALUES (?)", [old])
+    db.close()
+
+    (record,) = run(open_store(path).heal_history(10))
+
+    assert record.held
+    assert record.undone_at is None
+
+
 def test_the_file_is_private_in_a_private_directory(tmp_path: Path) -> None:
     directory = tmp_path / "config" / "sandwarden"
 

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from sandwarden.cli.status import heal_json
+from sandwarden.domain.healing import HealRecord
 from sandwarden.simulator.fakes import FakeTools
 from sandwarden.simulator.world import LoginMethod, World
 from tests.cli.warden_cli import (
@@ -93,3 +95,14 @@ def test_status_against_the_fake_docker_remembers_the_last_heal(
     assert "active:     sandwarden-heal" in done.stdout
     assert "  requested: " in done.stdout
     assert "sandwarden: auth: " in done.stderr
+
+
+def test_a_flapped_heal_is_shown_as_undone_in_the_status_json() -> None:
+    record = HealRecord(0.0, 60.0, "auth: expired", True, "sandwarden-heal")
+
+    held, flapped = heal_json(record), heal_json(record.undone(180.0))
+
+    assert (held["flapped"], held["undone_at"]) == (False, None)
+    assert flapped["succeeded"] is True
+    assert flapped["flapped"] is True
+    assert flapped["undone_at"] == "1970-01-01T00:03:00Z"

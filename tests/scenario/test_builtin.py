@@ -239,6 +239,13 @@ def test_heal_flapping_opens_the_breaker_alerts_once_and_tries_again() -> None:
     # 15-minute window, which held
     assert len(starts) == 4
     assert starts[3] - starts[2] >= 15 * MINUTE
+    # each of the first three broke inside the window: they flapped
+    assert [h.flapped for h in outcome.heals] == [True, True, True, False]
+    assert outcome.summary["heals"] == {
+        "total": 4,
+        "succeeded": 1,
+        "flapped": 3,
+    }
     assert outcome.summary["breaker"] == "closed"
     assert "breaker closed" in messages(outcome, "breaker")
     assert asks(outcome) == {"answered": 1, "failed": {"auth": 1}}

@@ -125,6 +125,11 @@ def test_a_sandbox_that_breaks_soon_after_its_heal_counts_as_failed() -> None:
     # heals 2, 3 and 4 each report the previous one broke: the third
     # breakage opens the breaker and refuses the fourth heal
     assert allowed == [True, True, True, False]
+    # each breakage undid the heal before it, and the history says so
+    assert [h.flapped for h in heals] == [True, True, True]
+    assert [h.undone_at for h in heals[:2]] == [
+        h.started_at for h in heals[1:]
+    ]
 
 
 def test_after_the_window_one_trial_heal_is_allowed() -> None:

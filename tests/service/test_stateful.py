@@ -166,7 +166,10 @@ class WardenMachine(RuleBasedStateMachine):
     @invariant()
     def failed_heals_stay_within_the_breaker_s_limit(self) -> None:
         policy = self.r.deps.config.breaker
-        failed = sorted(h.ended_at for h in self.heals() if not h.succeeded)
+        # a heal that flapped failed when the breakage undid it
+        failed = sorted(
+            at for h in self.heals() if (at := h.failed_at) is not None
+        )
         for index, start in enumerate(failed):
             inside = [t for t in failed[index:] if t - start < policy.window]
             assert len(inside) <= policy.max_failures
