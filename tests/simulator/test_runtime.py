@@ -7,9 +7,19 @@ from returns.pipeline import is_successful
 
 from sandwarden.domain.deadlines import Limits, Stop
 from sandwarden.domain.errors import ErrorKind, UnavailableReason
+from sandwarden.domain.events import (
+    Event,
+    NoiseLine,
+    RateLimitEvent,
+    SystemEvent,
+    TruncatedLine,
+    UnknownEvent,
+)
+from sandwarden.domain.reply import Outcome, decode
 from sandwarden.domain.sandbox import ExecResult, SandboxSpec, Stream
+from sandwarden.domain.stream import StreamDecoder
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
-from sandwarden.simulator.claude import OAUTH_EXPIRED
+from sandwarden.simulator.claude import OAUTH_EXPIRED, USAGE_LIMIT
 from sandwarden.simulator.runtime import SimulatedRuntime
 from sandwarden.simulator.world import Behaviour, Plan
 from tests.simulator.helpers import NAME, RUN, WORKSPACE, run, simulation
@@ -71,6 +81,86 @@ def test_a_slow_drip_reaches_the_consumer_complete_and_in_order(
     assert result.stdout_size == len(stdout)
     assert _result_line(stdout)["result"] == text
     assert world.sandboxes[NAME.value].processes == {}
+
+
+def _events(stdout: bytes) -> list[Event]:
+    decoder = StreamDecoder()
+    return decoder.feed(stdout) + decoder.finish()
+
+
+def test_unknown_events_pass_through_and_the_run_still_succeeds() -> None:
+    world, clock, runtime = simulation()
+    world.sandboxes[NAME.value].plans.append(Plan(Behaviour.UNKNOWN_EVENTS))
+
+    result, stdout, _ = clock.run(run(runtime))
+
+    events = _events(stdout)
+    unknown = [e for e in events if isinstance(e, UnknownEvent)]
+    assert [(e.type, e.data["payload"]) for e in unknown] == [
+        ("sandwarden_future_type", {"nested": [1, 2, 3]}),
+    ]
+    assert [e.subtype for e in events if isinstance(e, SystemEvent)] == [
+        "sandwarden_future_subtype"
+    ]
+    assert [e.head for e in events if isinstance(e, NoiseLine)] == [
+        "[SandboxDebug] proxy ready",
+    ]
+    assert [e.status for e in events if isinstance(e, RateLimitEvent)] == [
+        "allowed"
+    ]
+    reply = decode(stdout)
+    assert (reply.outcome, reply.error_kind) == (Outcome.SUCCESS, None)
+    assert reply.text == "You said: hello"
+    assert result.exit_code == 0
+
+
+def test_a_truncated_run_decodes_as_truncated_after_its_cut_line() -> None:
+    world, clock, runtime = simulation()
+    world.sandboxes[NAME.value].plans.append(Plan(Behaviour.TRUNCATED))
+
+    result, stdout, _ = clock.run(run(runtime))
+
+    reply = decode(stdout)
+    assert (reply.outcome, reply.error_kind) == (
+        Outcome.ERROR,
+        ErrorKind.TRUNCATED,
+    )
+    assert isinstance(_events(stdout)[-1], TruncatedLine)
+    assert "last line was cut off" in (reply.error_message or "")
+    assert result.exit_code == 1
+
+
+def test_a_usage_limit_run_decodes_as_a_usage_limit() -> None:
+    world, clock, runtime = simulation()
+    world.sandboxes[NAME.value].plans.append(Plan(Behaviour.USAGE_LIMIT))
+
+    result, stdout, _ = clock.run(run(runtime))
+
+    reply = decode(stdout)
+    assert (reply.outcome, reply.error_kind) == (
+        Outcome.ERROR,
+        ErrorKind.USAGE_LIMIT,
+    )
+    assert reply.error_message == USAGE_LIMIT
+    assert reply.rate_limit is not None
+    assert reply.rate_limit.status == "rejected"
+    assert result.exit_code == 1
+
+
+def test_a_max_turns_run_decodes_as_max_turns() -> None:
+    world, clock, runtime = simulation()
+    world.sandboxes[NAME.value].plans.append(Plan(Behaviour.MAX_TURNS))
+
+    result, stdout, _ = clock.run(run(runtime))
+
+    reply = decode(stdout)
+    assert (reply.outcome, reply.error_kind) == (
+        Outcome.ERROR,
+        ErrorKind.MAX_TURNS,
+    )
+    assert reply.subtype == "error_max_turns"
+    assert reply.error_message == "Reached maximum number of turns (1)"
+    assert result.exit_code == 1
 
 
 def test_a_stall_is_stopped_by_the_inactivity_limit_at_its_instant() -> None:
