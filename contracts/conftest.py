@@ -7,11 +7,20 @@ adapter with its fake executable, each CLI adapter with the real tool
 both, comma-separated) and a third party's runtime (only when
 ``--sandwarden-runtime=module:function`` or
 ``SANDWARDEN_CONTRACT_FACTORY`` names its factory).
+
+Each test gets fresh ``names`` (see ``ContractNames``); after it, the
+subject's ``cleanup()`` runs, if it has one: for a real tool it removes
+the test's sandboxes and images, bounded in time, logging (not raising)
+what it could not remove. The first real subject of a session also
+removes every ``contract-*`` sandbox and image a crashed session left:
+do not run two real contract sessions against one tool at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,12 +29,17 @@ from typing import cast
 import pytest
 
 from contracts.subjects import (
+    NAME_PREFIX,
+    ContractNames,
     FakeSubject,
     RealSubject,
     SimulatorSubject,
     Subject,
+    remove_named,
 )
 from sandwarden.simulator.world import Tool
+
+_log = logging.getLogger("contracts")
 
 _OPTION = "--sandwarden-runtime"
 _FACTORY_ENV = "SANDWARDEN_CONTRACT_FACTORY"
@@ -55,16 +69,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.fixture
+def names() -> ContractNames:
+    """Sandbox and image names no other test uses."""
+    return ContractNames.fresh()
+
+
+@pytest.fixture(scope="session")
+def swept_tools() -> set[str]:
+    """The real tools whose stale ``contract-*`` leftovers were removed."""
+    return set()
+
+
 @pytest.fixture(params=_SUBJECTS)
 def subject(
     request: pytest.FixtureRequest,
     tmp_path: Path,
+    names: ContractNames,
+    swept_tools: set[str],
 ) -> Iterator[Subject]:
     kind = cast(str, request.param)
-    yield _build(kind, request.config, tmp_path)
+    built = _build(kind, request.config, tmp_path, names, swept_tools)
+
+    yield built
+
+    cleanup = getattr(built, "cleanup", None)
+    if callable(cleanup):
+        try:
+            cleanup()
+        except Exception:
+            _log.exception("the clean-up of %s failed", built.label)
 
 
-def _build(kind: str, config: pytest.Config, root: Path) -> Subject:
+def _build(
+    kind: str,
+    config: pytest.Config,
+    root: Path,
+    names: ContractNames,
+    swept_tools: set[str],
+) -> Subject:
     match kind:
         case "simulator-docker":
             return SimulatorSubject(root, Tool.DOCKER_SANDBOX)
@@ -82,7 +125,11 @@ def _build(kind: str, config: pytest.Config, root: Path) -> Subject:
                     f"the real `{tool}` runs only when {_REAL_ENV} names it "
                     f"({_REAL_ENV}={tool}); it creates real sandboxes",
                 )
-            return RealSubject(root, tool)
+            real = RealSubject(root, tool, names.prefix)
+            if tool not in swept_tools:
+                swept_tools.add(tool)
+                asyncio.run(remove_named(real.cli, NAME_PREFIX))
+            return real
         case _:
             return _custom(config, root)
 

@@ -8,29 +8,46 @@ scene (a logged-in sandbox, the next Claude reply, a dead daemon...).
 A step a subject cannot perform raises ``UnarrangeableError``; the suite turns
 that into a skip with its reason. Only the real tools may do so.
 
+Each test names its sandboxes and images from ``ContractNames``: under
+``contract-<8 hex>-``, unique to the test, so that what one test leaves in
+a real tool cannot fail the next, and its teardown finds what to remove.
+
 To run the suite against your own runtime, write a factory
 ``def make(root: pathlib.Path) -> Subject`` and name it with
 ``--sandwarden-runtime=package.module:make`` (or the environment variable
-``SANDWARDEN_CONTRACT_FACTORY``).
+``SANDWARDEN_CONTRACT_FACTORY``). A subject with a ``cleanup()`` method
+has it called after each test.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import uuid
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sandwarden.adapters.docker_sandbox import DockerSandboxCli, ToolTimeouts
+from returns.pipeline import is_successful
+from returns.result import Failure, Result, Success
+
+from sandwarden.adapters.docker_sandbox import (
+    DockerSandboxCli,
+    SandboxCli,
+    ToolTimeouts,
+)
 from sandwarden.adapters.process import StopPolicy
 from sandwarden.adapters.sbx import SbxCli
-from sandwarden.domain.errors import UnavailableReason
+from sandwarden.domain.classify import Context
+from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.domain.sandbox import SandboxSpec
-from sandwarden.domain.values import SandboxName, Workspace
+from sandwarden.domain.values import ImageTag, SandboxName, Workspace
 from sandwarden.ports import SandboxRuntime
 from sandwarden.simulator.clock import VirtualClock
 from sandwarden.simulator.fakes import FakeTools
+from sandwarden.simulator.fakes.sandboxes import kill_processes
 from sandwarden.simulator.runtime import SimulatedRuntime
 from sandwarden.simulator.world import (
     Behaviour,
@@ -42,14 +59,67 @@ from sandwarden.simulator.world import (
 )
 
 __all__ = [
+    "NAME_PREFIX",
+    "ContractNames",
     "FakeSubject",
     "RealSubject",
     "SimulatorSubject",
     "Subject",
     "UnarrangeableError",
+    "remove_named",
 ]
 
 _T = TypeVar("_T")
+_log = logging.getLogger("contracts")
+
+#: What every sandbox and image the suite creates is named under.
+NAME_PREFIX = "contract-"
+#: Seconds the removal of what one test (or a crashed session) left in a
+#: real tool may take in all; a microVM takes seconds to remove.
+CLEANUP_BUDGET = 120.0
+# Deadlines of single calls during the clean-up.
+_QUERY = 20.0
+_CHANGE = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ContractNames:
+    """
+    The names of one test's sandboxes and images, unique to the test.
+
+    All start with ``prefix`` (``contract-<8 hex>``), which is what the
+    teardown removes.
+    """
+
+    prefix: str
+
+    @classmethod
+    def fresh(cls) -> ContractNames:
+        """Names under a prefix no other test uses."""
+        return cls(f"{NAME_PREFIX}{uuid.uuid4().hex[:8]}")
+
+    @property
+    def main(self) -> str:
+        """The sandbox most tests arrange."""
+        return f"{self.prefix}-main"
+
+    @property
+    def new(self) -> str:
+        """A sandbox a test creates through the runtime itself."""
+        return f"{self.prefix}-new"
+
+    @property
+    def missing(self) -> str:
+        """A sandbox nobody creates."""
+        return f"{self.prefix}-none"
+
+    def image(self, tag: str = "latest") -> ImageTag:
+        """A template the test saves (``<prefix>-auth:<tag>``)."""
+        return ImageTag(f"{self.prefix}-auth", tag)
+
+    def absent_image(self) -> ImageTag:
+        """A template nobody saves."""
+        return ImageTag(f"{self.prefix}-never", "v0")
 
 
 class UnarrangeableError(Exception):
@@ -241,6 +311,17 @@ class FakeSubject:
     def allowing_api_key(self) -> SandboxRuntime:
         return self._adapter(allow_api_key=True)
 
+    def cleanup(self) -> None:
+        """
+        End what still runs in the fake sandboxes.
+
+        The world itself lives under the test's temporary directory; the
+        processes a failed test left "inside" would outlive it.
+        """
+        with self.fakes.change() as state:
+            for sandbox in state.world.sandboxes.values():
+                kill_processes(sandbox)
+
     def _adapter(self, *, allow_api_key: bool) -> SandboxRuntime:
         adapter = DockerSandboxCli if self.tool == "docker" else SbxCli
         return adapter(
@@ -258,11 +339,14 @@ class RealSubject:
     Scenes that need control of the machine (stopping Docker Desktop,
     scripting Claude) cannot be arranged and skip with their reason.
     The workspace is SANDWARDEN_CONTRACT_WORKSPACE or a temporary one.
+    Everything is named under ``prefix``; ``cleanup()`` removes what
+    carries it.
     """
 
-    def __init__(self, root: Path, tool: str) -> None:
+    def __init__(self, root: Path, tool: str, prefix: str) -> None:
         self.label = f"{tool}-real"
         self.tool = tool
+        self.prefix = prefix
         self.restarts_daemon = tool == "sbx"
         self.store_is_desktop = tool == "docker"
         raw = os.environ.get("SANDWARDEN_CONTRACT_WORKSPACE")
@@ -272,7 +356,8 @@ class RealSubject:
         self._adapter: type[DockerSandboxCli | SbxCli] = (
             DockerSandboxCli if tool == "docker" else SbxCli
         )
-        self.runtime: SandboxRuntime = self._adapter()
+        self.cli: SandboxCli = self._adapter()
+        self.runtime: SandboxRuntime = self.cli
         self.missing_tool_reason = (
             UnavailableReason.PLUGIN_MISSING
             if tool == "docker"
@@ -290,7 +375,10 @@ class RealSubject:
                 "running /login in it",
             )
         spec = SandboxSpec(SandboxName(name), self.workspace)
-        self.run(self.runtime.create(spec)).unwrap()
+        created = self.run(self.runtime.create(spec))
+        if not is_successful(created):
+            msg = f"the real {self.tool} did not create {name}: "
+            raise AssertionError(msg + str(created.failure()))
 
     def queue_reply(self, name: str, behaviour: Behaviour) -> None:
         raise UnarrangeableError(
@@ -319,3 +407,101 @@ class RealSubject:
 
     def allowing_api_key(self) -> SandboxRuntime:
         return self._adapter(allow_api_key=True)
+
+    def cleanup(self) -> None:
+        """Remove this test's sandboxes and images; log what fails."""
+        self.run(remove_named(self.cli, self.prefix))
+
+
+async def remove_named(
+    cli: SandboxCli,
+    prefix: str,
+    budget: float = CLEANUP_BUDGET,
+) -> list[str]:
+    """
+    Remove every sandbox and template whose name starts with ``prefix``.
+
+    Bounded by ``budget`` seconds in all. Nothing is raised: what could
+    not be removed is logged, and returned as one line per problem.
+    """
+    problems: list[str] = []
+    try:
+        await asyncio.wait_for(_remove_all(cli, prefix, problems), budget)
+    except TimeoutError:
+        problems.append(f"the clean-up took longer than {budget:g} s")
+    for problem in problems:
+        _log.warning("contract clean-up under %s: %s", prefix, problem)
+
+    return problems
+
+
+async def _remove_all(
+    cli: SandboxCli,
+    prefix: str,
+    problems: list[str],
+) -> None:
+    listed = await cli.list()
+    if not is_successful(listed):
+        problems.append(f"could not list sandboxes: {listed.failure()}")
+    else:
+        for info in listed.unwrap():
+            if not info.name.startswith(prefix):
+                continue
+            removed = await cli.remove(SandboxName(info.name))
+            if not is_successful(removed):
+                problems.append(f"{info.name}: {removed.failure()}")
+    tags = await _image_tags(cli)
+    if not is_successful(tags):
+        problems.append(f"could not list images: {tags.failure()}")
+        return
+    for tag in tags.unwrap():
+        if tag.removeprefix("docker.io/library/").startswith(prefix):
+            dropped = await _remove_image(cli, tag)
+            if not is_successful(dropped):
+                problems.append(f"image {tag}: {dropped.failure()}")
+
+
+async def _image_tags(cli: SandboxCli) -> Result[list[str], WardenError]:
+    if isinstance(cli, SbxCli):
+        return (await cli.templates()).map(
+            lambda tags: [str(tag) for tag in tags]
+        )
+    listed = await cli.call(
+        ("image", "ls", "--format", "{{.Repository}}:{{.Tag}}"),
+        Context.IMAGE,
+        _QUERY,
+        host=True,
+    )
+
+    return listed.map(
+        lambda out: [
+            line.strip()
+            for line in out.stdout.decode(errors="replace").splitlines()
+            if line.strip() and not line.strip().endswith(":<none>")
+        ],
+    )
+
+
+async def _remove_image(
+    cli: SandboxCli, tag: str
+) -> Result[None, WardenError]:
+    if not isinstance(cli, SbxCli):
+        return (
+            await cli.call(
+                ("image", "rm", "-f", tag), Context.IMAGE, _CHANGE, host=True
+            )
+        ).map(lambda _: None)
+    # Older sbx has no `-f` on `template rm`.
+    dropped = await cli.call(
+        ("template", "rm", "-f", tag), Context.IMAGE, _CHANGE
+    )
+    if not is_successful(dropped) and (
+        dropped.failure().kind is ErrorKind.UNSUPPORTED_OPTION
+    ):
+        dropped = await cli.call(
+            ("template", "rm", tag), Context.IMAGE, _CHANGE
+        )
+    if not is_successful(dropped):
+        return Failure(dropped.failure())
+
+    return Success(None)

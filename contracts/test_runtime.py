@@ -18,7 +18,7 @@ import pytest
 from returns.pipeline import is_successful
 from returns.result import Result
 
-from contracts.subjects import Subject, UnarrangeableError
+from contracts.subjects import ContractNames, Subject, UnarrangeableError
 from sandwarden.domain.auth import check_billing
 from sandwarden.domain.classify import Context, classify
 from sandwarden.domain.deadlines import Limits, Stop
@@ -40,7 +40,6 @@ from sandwarden.domain.values import (
 from sandwarden.ports import SandboxRuntime
 from sandwarden.simulator.world import Behaviour
 
-MAIN = "contract-main"
 PROMPT = b"Say hello."
 GENEROUS = Limits(hard=30.0, inactivity=10.0)
 # Small enough to keep the suite quick on real timers, long enough that
@@ -124,25 +123,27 @@ def failure_of(ran: Result[Ran, WardenError], context: Context) -> WardenError:
 
 def test_a_created_sandbox_is_listed_over_its_workspace(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    spec = SandboxSpec(SandboxName("contract-new"), subject.workspace)
+    spec = SandboxSpec(SandboxName(names.new), subject.workspace)
 
     created = subject.run(subject.runtime.create(spec))
     listed = subject.run(subject.runtime.list())
 
-    assert created.unwrap().name == "contract-new"
-    info = {i.name: i for i in listed.unwrap()}["contract-new"]
+    assert created.unwrap().name == names.new
+    info = {i.name: i for i in listed.unwrap()}[names.new]
     assert any(subject.workspace.matches(w) for w in info.workspaces)
 
 
 def test_creating_a_name_that_exists_fails_as_already_exists(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN, logged_in=False))
+    arrange(lambda: subject.add_sandbox(names.main, logged_in=False))
 
     again = subject.run(
         subject.runtime.create(
-            SandboxSpec(SandboxName(MAIN), subject.workspace)
+            SandboxSpec(SandboxName(names.main), subject.workspace)
         )
     )
 
@@ -152,8 +153,9 @@ def test_creating_a_name_that_exists_fails_as_already_exists(
 
 def test_removing_a_missing_sandbox_fails_as_not_found(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    removed = subject.run(subject.runtime.remove(SandboxName("contract-none")))
+    removed = subject.run(subject.runtime.remove(SandboxName(names.missing)))
 
     error = removed.failure()
     assert (
@@ -164,8 +166,9 @@ def test_removing_a_missing_sandbox_fails_as_not_found(
 
 def test_exec_on_a_missing_sandbox_shows_it_is_not_found(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    ran = subject.run(run_to_end(subject, "contract-none", ClaudeRun().argv()))
+    ran = subject.run(run_to_end(subject, names.missing, ClaudeRun().argv()))
 
     error = failure_of(ran, Context.PROMPT)
 
@@ -174,13 +177,17 @@ def test_exec_on_a_missing_sandbox_shows_it_is_not_found(
 
 def test_exec_in_a_directory_the_sandbox_does_not_mount_fails(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
+    arrange(lambda: subject.add_sandbox(names.main))
     elsewhere = Workspace("/nonexistent/contract/elsewhere")
 
     ran = subject.run(
         run_to_end(
-            subject, MAIN, ("git", "rev-parse", "HEAD"), workdir=elsewhere
+            subject,
+            names.main,
+            ("git", "rev-parse", "HEAD"),
+            workdir=elsewhere,
         )
     )
 
@@ -192,12 +199,13 @@ def test_exec_in_a_directory_the_sandbox_does_not_mount_fails(
 
 def test_a_logged_out_sandbox_answers_the_probe_as_logged_out(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN, logged_in=False))
+    arrange(lambda: subject.add_sandbox(names.main, logged_in=False))
 
     status = subject.run(
         subject.runtime.auth_status(
-            SandboxName(MAIN), subject.workspace, GENEROUS
+            SandboxName(names.main), subject.workspace, GENEROUS
         )
     )
 
@@ -206,13 +214,14 @@ def test_a_logged_out_sandbox_answers_the_probe_as_logged_out(
 
 def test_an_api_key_fallback_is_caught_by_the_billing_guard(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    arrange(lambda: subject.use_api_key_fallback(MAIN))
+    arrange(lambda: subject.add_sandbox(names.main))
+    arrange(lambda: subject.use_api_key_fallback(names.main))
 
     status = subject.run(
         subject.runtime.auth_status(
-            SandboxName(MAIN), subject.workspace, GENEROUS
+            SandboxName(names.main), subject.workspace, GENEROUS
         )
     ).unwrap()
 
@@ -223,12 +232,13 @@ def test_an_api_key_fallback_is_caught_by_the_billing_guard(
 
 def test_exec_refuses_an_api_key_in_the_environment_before_running(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
     # The refusal comes first: even a missing sandbox is not looked up.
     ran = subject.run(
         run_to_end(
             subject,
-            "contract-none",
+            names.missing,
             ("git", "rev-parse", "HEAD"),
             stdin=None,
             env={"ANTHROPIC_API_KEY": "sk-ant-contract"},
@@ -243,8 +253,9 @@ def test_exec_refuses_an_api_key_in_the_environment_before_running(
 
 def test_an_api_key_is_forwarded_when_api_key_billing_is_allowed(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN, logged_in=False))
+    arrange(lambda: subject.add_sandbox(names.main, logged_in=False))
     # Subjects written before the guard may not offer the allowing twin.
     if not hasattr(subject, "allowing_api_key"):
         pytest.skip("the subject has no allowing_api_key()")
@@ -252,7 +263,7 @@ def test_an_api_key_is_forwarded_when_api_key_billing_is_allowed(
     ran = subject.run(
         run_to_end(
             subject,
-            MAIN,
+            names.main,
             ("git", "rev-parse", "HEAD"),
             stdin=None,
             env={"ANTHROPIC_API_KEY": "sk-ant-contract"},
@@ -266,11 +277,14 @@ def test_an_api_key_is_forwarded_when_api_key_billing_is_allowed(
 # Claude runs.
 
 
-def test_a_normal_reply_is_a_successful_result(subject: Subject) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    arrange(lambda: subject.queue_reply(MAIN, Behaviour.NORMAL))
+def test_a_normal_reply_is_a_successful_result(
+    subject: Subject,
+    names: ContractNames,
+) -> None:
+    arrange(lambda: subject.add_sandbox(names.main))
+    arrange(lambda: subject.queue_reply(names.main, Behaviour.NORMAL))
 
-    ran = claude(subject, MAIN)
+    ran = claude(subject, names.main)
 
     reply = decode(ran.stdout)
     assert ran.result.stopped is None
@@ -282,12 +296,13 @@ def test_a_normal_reply_is_a_successful_result(subject: Subject) -> None:
 
 def test_resuming_an_unknown_session_fails_as_session_not_found(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
+    arrange(lambda: subject.add_sandbox(names.main))
     unknown = SessionId("00000000-0000-4000-8000-00000000dead")
 
     ran = subject.run(
-        run_to_end(subject, MAIN, ClaudeRun(resume=unknown).argv())
+        run_to_end(subject, names.main, ClaudeRun(resume=unknown).argv())
     )
 
     error = failure_of(ran, Context.RESUME)
@@ -296,11 +311,14 @@ def test_resuming_an_unknown_session_fails_as_session_not_found(
 
 def test_a_non_zero_exit_after_a_valid_result_is_a_success(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    arrange(lambda: subject.queue_reply(MAIN, Behaviour.EXIT_AFTER_RESULT))
+    arrange(lambda: subject.add_sandbox(names.main))
+    arrange(
+        lambda: subject.queue_reply(names.main, Behaviour.EXIT_AFTER_RESULT)
+    )
 
-    ran = claude(subject, MAIN)
+    ran = claude(subject, names.main)
 
     assert ran.result.exit_code not in (0, None)
     judged = classify(
@@ -313,25 +331,31 @@ def test_a_non_zero_exit_after_a_valid_result_is_a_success(
 # Limits and cancellation.
 
 
-def test_a_stall_is_stopped_by_the_inactivity_limit(subject: Subject) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    arrange(lambda: subject.queue_reply(MAIN, Behaviour.STALL))
+def test_a_stall_is_stopped_by_the_inactivity_limit(
+    subject: Subject,
+    names: ContractNames,
+) -> None:
+    arrange(lambda: subject.add_sandbox(names.main))
+    arrange(lambda: subject.queue_reply(names.main, Behaviour.STALL))
 
     ran = subject.run(
-        run_to_end(subject, MAIN, ClaudeRun().argv(), limits=STALL)
+        run_to_end(subject, names.main, ClaudeRun().argv(), limits=STALL)
     ).unwrap()
 
     assert ran.result.stopped is Stop.STALLED
     assert ran.result.duration < STALL.hard  # type: ignore[operator]
-    arrange(lambda: _assert_nothing_left(subject, MAIN))
+    arrange(lambda: _assert_nothing_left(subject, names.main))
 
 
-def test_a_hang_is_stopped_by_the_hard_limit(subject: Subject) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    arrange(lambda: subject.queue_reply(MAIN, Behaviour.HANG))
+def test_a_hang_is_stopped_by_the_hard_limit(
+    subject: Subject,
+    names: ContractNames,
+) -> None:
+    arrange(lambda: subject.add_sandbox(names.main))
+    arrange(lambda: subject.queue_reply(names.main, Behaviour.HANG))
 
     ran = subject.run(
-        run_to_end(subject, MAIN, ClaudeRun().argv(), limits=HANG)
+        run_to_end(subject, names.main, ClaudeRun().argv(), limits=HANG)
     ).unwrap()
 
     assert ran.result.stopped is Stop.HARD_TIMEOUT
@@ -339,14 +363,15 @@ def test_a_hang_is_stopped_by_the_hard_limit(subject: Subject) -> None:
 
 def test_a_cancelled_run_leaves_no_process_in_the_sandbox(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    arrange(lambda: subject.queue_reply(MAIN, Behaviour.HANG))
+    arrange(lambda: subject.add_sandbox(names.main))
+    arrange(lambda: subject.queue_reply(names.main, Behaviour.HANG))
 
     async def cancel_after_start() -> ExecResult:
         execution = (
             await subject.runtime.exec(
-                SandboxName(MAIN),
+                SandboxName(names.main),
                 ClaudeRun().argv(),
                 workdir=subject.workspace,
                 limits=GENEROUS,
@@ -361,21 +386,22 @@ def test_a_cancelled_run_leaves_no_process_in_the_sandbox(
     result = subject.run(cancel_after_start())
 
     assert result.stopped is Stop.CANCELLED
-    arrange(lambda: _assert_nothing_left(subject, MAIN))
+    arrange(lambda: _assert_nothing_left(subject, names.main))
 
 
 def test_the_claude_process_is_gone_from_the_sandbox_after_a_stop(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    arrange(lambda: subject.queue_reply(MAIN, Behaviour.HANG))
+    arrange(lambda: subject.add_sandbox(names.main))
+    arrange(lambda: subject.queue_reply(names.main, Behaviour.HANG))
 
     ran = subject.run(
-        run_to_end(subject, MAIN, ClaudeRun().argv(), limits=HANG)
+        run_to_end(subject, names.main, ClaudeRun().argv(), limits=HANG)
     ).unwrap()
 
     assert ran.result.stopped is Stop.HARD_TIMEOUT
-    assert subject.alive(MAIN) == 0
+    assert subject.alive(names.main) == 0
 
 
 def _assert_nothing_left(subject: Subject, name: str) -> None:
@@ -395,15 +421,18 @@ def test_a_missing_tool_or_plugin_is_reported_with_its_reason(
     assert version.failure().reason is subject.missing_tool_reason
 
 
-def test_a_dead_daemon_is_reported_or_restarted(subject: Subject) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN, logged_in=False))
+def test_a_dead_daemon_is_reported_or_restarted(
+    subject: Subject,
+    names: ContractNames,
+) -> None:
+    arrange(lambda: subject.add_sandbox(names.main, logged_in=False))
     arrange(lambda: subject.set_daemon(up=False))
 
     listed = subject.run(subject.runtime.list())
 
     if subject.restarts_daemon:
         # sbx starts its daemon and prints a banner before the JSON.
-        assert [info.name for info in listed.unwrap()] == [MAIN]
+        assert [info.name for info in listed.unwrap()] == [names.main]
     else:
         assert listed.failure().reason is UnavailableReason.DAEMON_DOWN
 
@@ -413,13 +442,14 @@ def test_a_dead_daemon_is_reported_or_restarted(subject: Subject) -> None:
 
 def test_save_with_the_image_store_down_fails_and_capabilities_say_so(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
+    arrange(lambda: subject.add_sandbox(names.main))
     arrange(lambda: subject.set_image_store(up=False))
 
     capabilities = subject.run(subject.runtime.capabilities()).unwrap()
     saved = subject.run(
-        subject.runtime.save(SandboxName(MAIN), ImageTag("contract-auth"))
+        subject.runtime.save(SandboxName(names.main), names.image())
     )
 
     if not subject.store_is_desktop:
@@ -436,18 +466,19 @@ def test_save_with_the_image_store_down_fails_and_capabilities_say_so(
 
 def test_save_export_and_load_round_trip_where_the_tool_can(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    tag = ImageTag("contract-auth", "v1")
+    arrange(lambda: subject.add_sandbox(names.main))
+    tag = names.image("v1")
     runtime = subject.runtime
     capabilities = subject.run(runtime.capabilities()).unwrap()
 
-    saved = subject.run(runtime.save(SandboxName(MAIN), tag))
+    saved = subject.run(runtime.save(SandboxName(names.main), tag))
 
     assert is_successful(saved)
     assert subject.run(runtime.image_exists(tag)).unwrap() is True
     assert subject.run(
-        runtime.image_exists(ImageTag("contract-never", "v0"))
+        runtime.image_exists(names.absent_image())
     ).unwrap() is (False)
     _check_tag(subject, tag, capabilities.can(Operation.IMAGE_TAG))
     _check_export_and_load(
@@ -457,14 +488,17 @@ def test_save_export_and_load_round_trip_where_the_tool_can(
 
 def test_save_to_tar_and_load_round_trip_where_the_tool_can(
     subject: Subject,
+    names: ContractNames,
 ) -> None:
-    arrange(lambda: subject.add_sandbox(MAIN))
-    tag = ImageTag("contract-auth", "tar")
+    arrange(lambda: subject.add_sandbox(names.main))
+    tag = names.image("tar")
     path = subject.export_path("contract-saved.tar")
     runtime = subject.runtime
     capabilities = subject.run(runtime.capabilities()).unwrap()
 
-    saved = subject.run(runtime.save_to_tar(SandboxName(MAIN), tag, path))
+    saved = subject.run(
+        runtime.save_to_tar(SandboxName(names.main), tag, path)
+    )
 
     if not capabilities.can(Operation.SAVE_TO_TAR):
         assert saved.failure().kind is ErrorKind.UNSUPPORTED

@@ -1,6 +1,9 @@
 """
 The fake ``docker`` image store commands, ``info`` and ``version``.
 
+``image inspect/tag/save/load/ls/rm`` and ``tag``; ``ls --format`` fills
+in ``{{.Repository}}``, ``{{.Tag}}`` and ``{{.ID}}`` only.
+
 All of them need Docker Desktop's engine: with the world's
 ``image_store_up`` (or ``daemon_up``) off they fail with the engine's
 "Cannot connect" text, exit 1.
@@ -27,6 +30,7 @@ from sandwarden.simulator.fakes.sandboxes import (
     write_image_file,
 )
 from sandwarden.simulator.fakes.state import FakeState, StateFile
+from sandwarden.simulator.fakes.tables import render_table
 from sandwarden.simulator.world import Image
 
 __all__ = ["image_command", "info_command", "tag_command", "version_command"]
@@ -75,6 +79,10 @@ def image_command(state_file: StateFile, words: list[str]) -> int:
         "tag": tag_command,
         "save": _save,
         "load": _load,
+        "ls": _ls,
+        "list": _ls,
+        "rm": _rm,
+        "remove": _rm,
     }
     handler = handlers.get(command)
     if handler is None:
@@ -107,6 +115,71 @@ def _inspect(state_file: StateFile, words: list[str]) -> int:
     out(json.dumps(found, indent=4) + "\n")
     if missing:
         text = "\n".join(f"Error: No such image: {name}" for name in missing)
+        raise ToolError(text, 1)
+
+    return 0
+
+
+def _ls(state_file: StateFile, words: list[str]) -> int:
+    """
+    `image ls [-q] [--format TEMPLATE]`, one line per tag.
+
+    The template's ``{{.Repository}}``, ``{{.Tag}}`` and ``{{.ID}}`` are
+    filled in; Go's other template syntax is not.
+    """
+    parsed = _parse(
+        words,
+        [Flag("format", takes_value=True), Flag("quiet", "q")],
+        "image ls [OPTIONS] [REPOSITORY[:TAG]]",
+    )
+    state = state_file.read()
+    if not _engine_up(state):
+        raise ToolError(CANNOT_CONNECT, 1)
+    rows = []
+    for tag, image_id in sorted(state.world.tags.items()):
+        repository, _, version = tag.rpartition(":")
+        rows.append((repository, version, image_id.removeprefix("sha256:")))
+    template = parsed.get("format")
+    if parsed.has("quiet"):
+        out("".join(f"{short[:12]}\n" for _, _, short in rows))
+    elif template is not None:
+        for repository, version, short in rows:
+            line = (
+                template.replace("{{.Repository}}", repository)
+                .replace("{{.Tag}}", version)
+                .replace("{{.ID}}", short[:12])
+            )
+            out(line.replace("\\t", "\t") + "\n")
+    else:
+        table = [["REPOSITORY", "TAG", "IMAGE ID"]]
+        table += [[r, v, short[:12]] for r, v, short in rows]
+        out(render_table(table, padding=3))
+
+    return 0
+
+
+def _rm(state_file: StateFile, words: list[str]) -> int:
+    """`image rm [-f] IMAGE...`: untag each; an unknown one fails."""
+    names = _parse(
+        words,
+        [Flag("force", "f"), Flag("no-prune")],
+        "image rm [OPTIONS] IMAGE [IMAGE...]",
+    ).args
+    missing = []
+    with state_file.transaction() as state:
+        if not _engine_up(state):
+            raise ToolError(CANNOT_CONNECT, 1)
+        for name in names:
+            tag = name if name in state.world.tags else name + ":latest"
+            if state.world.tags.pop(tag, None) is None:
+                missing.append(name)
+            else:
+                out(f"Untagged: {tag}\n")
+    if missing:
+        text = "\n".join(
+            f"Error response from daemon: No such image: {name}"
+            for name in missing
+        )
         raise ToolError(text, 1)
 
     return 0
