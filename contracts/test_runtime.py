@@ -11,6 +11,7 @@ reports it, never skipped.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -182,16 +183,22 @@ def test_exec_in_a_directory_the_sandbox_does_not_mount_fails(
     arrange(lambda: subject.add_sandbox(names.main))
     elsewhere = Workspace("/nonexistent/contract/elsewhere")
 
-    ran = subject.run(
+    inside = subject.run(
+        run_to_end(subject, names.main, ("pwd",), stdin=None)
+    ).unwrap()
+    outside = subject.run(
         run_to_end(
-            subject,
-            names.main,
-            ("git", "rev-parse", "HEAD"),
-            workdir=elsewhere,
+            subject, names.main, ("pwd",), stdin=None, workdir=elsewhere
         )
     )
 
-    assert not is_successful(ran) or ran.unwrap().result.exit_code != 0
+    # The same command proves the sandbox answers in its workspace...
+    assert inside.result.exit_code == 0
+    assert _is_workspace(subject, inside.stdout)
+    # ...and fails, printing no directory, in one it does not mount.
+    if is_successful(outside):
+        assert outside.unwrap().result.exit_code not in (0, None)
+        assert elsewhere.path.encode() not in outside.unwrap().stdout
 
 
 # Claude's login.
@@ -239,7 +246,7 @@ def test_exec_refuses_an_api_key_in_the_environment_before_running(
         run_to_end(
             subject,
             names.missing,
-            ("git", "rev-parse", "HEAD"),
+            ("printenv", "ANTHROPIC_API_KEY"),
             stdin=None,
             env={"ANTHROPIC_API_KEY": "sk-ant-contract"},
         )
@@ -264,14 +271,15 @@ def test_an_api_key_is_forwarded_when_api_key_billing_is_allowed(
         run_to_end(
             subject,
             names.main,
-            ("git", "rev-parse", "HEAD"),
+            ("printenv", "ANTHROPIC_API_KEY"),
             stdin=None,
             env={"ANTHROPIC_API_KEY": "sk-ant-contract"},
             runtime=subject.allowing_api_key(),
         )
-    )
+    ).unwrap()
 
-    assert ran.unwrap().result.stopped is None
+    assert ran.result.exit_code == 0
+    assert ran.stdout.decode().strip() == "sk-ant-contract"
 
 
 # Claude runs.
@@ -402,6 +410,14 @@ def test_the_claude_process_is_gone_from_the_sandbox_after_a_stop(
 
     assert ran.result.stopped is Stop.HARD_TIMEOUT
     assert subject.alive(names.main) == 0
+
+
+def _is_workspace(subject: Subject, printed: bytes) -> bool:
+    """Whether ``printed`` (a `pwd`) names the subject's workspace."""
+    path = printed.decode(errors="replace").strip()
+    resolved = os.path.realpath(subject.workspace.path)
+
+    return subject.workspace.matches(path, resolved)
 
 
 def _assert_nothing_left(subject: Subject, name: str) -> None:

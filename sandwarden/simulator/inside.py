@@ -6,7 +6,8 @@ Commands run inside a simulated sandbox: which script each one plays.
 the workspace; the clean-up script of the in-sandbox protocol
 (``sh -c <script> sandwarden-stop <run id> <signal>``) removes the run's
 processes; a few shell basics (``true``, ``false``, ``echo``, ``cat``,
-``pwd``, ``sleep``) work; anything else is not found, as in a container.
+``pwd``, ``sleep``, ``printenv``) work; anything else is not found, as in
+a container.
 The fake executables use only the ``claude`` and ``git`` branches and run
 everything else for real.
 """
@@ -14,7 +15,7 @@ everything else for real.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sandwarden.domain.sandbox import Stream
 from sandwarden.simulator.claude import plan_claude
@@ -37,8 +38,13 @@ def plan_inside(
     stdin: bytes,
     workdir: str,
     now: float,
+    env: Mapping[str, str] | None = None,
 ) -> Script:
-    """The script of ``command`` run in ``workdir`` of ``sandbox``."""
+    """
+    The script of ``command`` run in ``workdir`` of ``sandbox``.
+
+    ``env`` is what `exec -e` forwarded: all ``printenv`` can show.
+    """
     if not command:
         return _fails(b"", 126)
     program, *args = command
@@ -51,7 +57,7 @@ def plan_inside(
     if program == "sh" and _STOP_WORD in args:
         return _stop(sandbox, args)
 
-    return _basic(program, args, stdin, workdir) or _fails(
+    return _basic(program, args, stdin, workdir, env or {}) or _fails(
         _not_found(program),
         127,
     )
@@ -102,6 +108,7 @@ def _basic(
     args: list[str],
     stdin: bytes,
     workdir: str,
+    env: Mapping[str, str],
 ) -> Script | None:
     match program:
         case "true":
@@ -112,6 +119,8 @@ def _basic(
             return _prints(" ".join(args) + "\n")
         case "pwd":
             return _prints(workdir + "\n")
+        case "printenv":
+            return _printenv(args, env)
         case "cat" if not args:
             step = Step(0.0, Stream.STDOUT, stdin)
             return Script((step,) if stdin else (), 0)
@@ -122,6 +131,18 @@ def _basic(
             return Script((Step(seconds, Stream.STDOUT, b""),), 0)
         case _:
             return None
+
+
+def _printenv(names: list[str], env: Mapping[str, str]) -> Script:
+    """As coreutils: the named values (exit 1 if one is unset), or all."""
+    if not names:
+        return _prints("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+    found = [env[name] for name in names if name in env]
+    steps = (
+        Step(0.0, Stream.STDOUT, "".join(f"{v}\n" for v in found).encode()),
+    )
+
+    return Script(steps if found else (), 0 if len(found) == len(names) else 1)
 
 
 def _seconds(raw: str) -> float | None:

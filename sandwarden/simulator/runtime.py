@@ -238,6 +238,7 @@ class SimulatedRuntime:
                 stdin=stdin or b"",
                 workdir=workdir.path,
                 now=self._clock.time(),
+                env=env,
             )
             self.notice_world_change()
         host = sandbox or Sandbox(name.value, [])
