@@ -376,7 +376,7 @@ def test_a_cancelled_run_leaves_no_process_in_the_sandbox(
     arrange(lambda: subject.add_sandbox(names.main))
     arrange(lambda: subject.queue_reply(names.main, Behaviour.HANG))
 
-    async def cancel_after_start() -> ExecResult:
+    async def cancel_after_start() -> tuple[ExecResult, int | None]:
         execution = (
             await subject.runtime.exec(
                 SandboxName(names.main),
@@ -386,14 +386,21 @@ def test_a_cancelled_run_leaves_no_process_in_the_sandbox(
                 stdin=PROMPT,
             )
         ).unwrap()
+        # A subject that spawns a local client says which (its group).
+        pid = getattr(execution, "pid", None)
         # A hang prints nothing: let it start, then cancel.
         await asyncio.sleep(0.3)
         await execution.cancel()
-        return (await execution.wait()).unwrap()
+        ended = (await execution.wait()).unwrap()
+        return ended, pid if isinstance(pid, int) else None
 
-    result = subject.run(cancel_after_start())
+    result, client = subject.run(cancel_after_start())
 
     assert result.stopped is Stop.CANCELLED
+    if client is not None:
+        assert not _group_alive(client), (
+            f"the local client's process group {client} outlived wait()"
+        )
     arrange(lambda: _assert_nothing_left(subject, names.main))
 
 
@@ -418,6 +425,19 @@ def _is_workspace(subject: Subject, printed: bytes) -> bool:
     resolved = os.path.realpath(subject.workspace.path)
 
     return subject.workspace.matches(path, resolved)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether any process of process group ``group`` still exists."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # Some process holds the id; it is not ours to signal.
+        return True
+
+    return True
 
 
 def _assert_nothing_left(subject: Subject, name: str) -> None:
