@@ -522,7 +522,14 @@ class _Run:
         )
 
     def _oversized(self) -> bytes:
-        """A tool result echoing a file far larger than any sane line cap."""
+        """
+        A tool result echoing a file of ``Plan.size`` bytes.
+
+        The body appears twice (the content and ``tool_use_result``), so
+        the line is a little over twice the size. The default 2 MiB stays
+        under the decoder's 64 MiB default cap, as lines of several MiB
+        are normal; a test sets a smaller cap to see the line skipped.
+        """
         body = "x" * self.plan.size
         line = {
             "type": "user",

@@ -10,12 +10,13 @@ from sandwarden.domain.errors import ErrorKind, UnavailableReason
 from sandwarden.domain.events import (
     Event,
     NoiseLine,
+    OversizedLine,
     RateLimitEvent,
     SystemEvent,
     TruncatedLine,
     UnknownEvent,
 )
-from sandwarden.domain.reply import Outcome, decode
+from sandwarden.domain.reply import Outcome, ReplyBuilder, decode
 from sandwarden.domain.sandbox import ExecResult, SandboxSpec, Stream
 from sandwarden.domain.stream import StreamDecoder
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
@@ -161,6 +162,41 @@ def test_a_max_turns_run_decodes_as_max_turns() -> None:
     assert reply.subtype == "error_max_turns"
     assert reply.error_message == "Reached maximum number of turns (1)"
     assert result.exit_code == 1
+
+
+def test_a_line_over_the_decoders_cap_is_skipped_and_the_run_finishes() -> (
+    None
+):
+    world, clock, runtime = simulation()
+    size = 200_000
+    world.sandboxes[NAME.value].plans.append(
+        Plan(Behaviour.OVERSIZED_LINE, size=size)
+    )
+    decoder, builder = StreamDecoder(max_line=size // 2), ReplyBuilder()
+
+    result, chunks = clock.run(_stdout_chunks(runtime, Limits(hard=600)))
+    events = [e for chunk in chunks for e in decoder.feed(chunk)]
+    events += decoder.finish()
+    for event in events:
+        builder.add(event)
+
+    line = b"".join(chunks).split(b"\n")[1]
+    (oversized,) = [e for e in events if isinstance(e, OversizedLine)]
+    assert oversized.size == len(line) > 2 * size
+    assert oversized.head.startswith('{"type":"user"')
+    reply = builder.build()
+    assert (reply.outcome, reply.text) == (Outcome.SUCCESS, "You said: hello")
+    assert result.exit_code == 0
+
+
+def test_the_default_oversized_line_fits_the_decoders_default_cap() -> None:
+    world, clock, runtime = simulation()
+    world.sandboxes[NAME.value].plans.append(Plan(Behaviour.OVERSIZED_LINE))
+
+    _, stdout, _ = clock.run(run(runtime))
+
+    counts = decode(stdout).event_counts or {}
+    assert (counts.get("user"), counts.get("oversized_line")) == (1, None)
 
 
 def test_a_stall_is_stopped_by_the_inactivity_limit_at_its_instant() -> None:
