@@ -121,9 +121,19 @@ class Warden:
 
         return await self._services.prober.probe(name)
 
-    async def heal(self) -> Result[HealReport, WardenError]:
-        """Heal now, as an operator would ask; the breaker still counts it."""
-        return await self._services.healer.heal(None)
+    async def heal(
+        self,
+        *,
+        force: bool = False,
+    ) -> Result[HealReport, WardenError]:
+        """
+        Heal now, as an operator would ask.
+
+        While the circuit breaker is open the heal is refused
+        (``breaker_open``) unless ``force``; either way the breaker
+        counts its outcome.
+        """
+        return await self._services.healer.heal(None, force=force)
 
     async def watch(
         self,
@@ -295,9 +305,9 @@ class SyncWarden:
         """Probe now; see ``Warden.probe``."""
         return self._run(self._warden.probe(sandbox))
 
-    def heal(self) -> Result[HealReport, WardenError]:
+    def heal(self, *, force: bool = False) -> Result[HealReport, WardenError]:
         """Heal now; see ``Warden.heal``."""
-        return self._run(self._warden.heal())
+        return self._run(self._warden.heal(force=force))
 
     def watch(self, *, checks: int | None = None) -> int:
         """Run the watchdog for ``checks`` checks (None: until interrupted)."""

@@ -223,7 +223,9 @@ class BreakerPolicy:
                 failures=len(state.failures),
                 why=(
                     "self-heal paused: a trial heal is in progress since "
-                    f"{_utc(state.trial_started_at)}"
+                    f"{_utc(state.trial_started_at)}; if it never reports "
+                    "back, the next trial at "
+                    f"{_utc(state.trial_started_at + self.trial_timeout)}"
                 ),
             )
         retry_at = state.opened_at + self.window

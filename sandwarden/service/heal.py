@@ -109,9 +109,14 @@ class Healer:
         error: WardenError | None = None,
         *,
         failed: SandboxName | None = None,
+        force: bool = False,
     ) -> Result[HealReport, WardenError]:
         """
         Heal after ``error`` (None: an operator asked for a heal).
+
+        The breaker decides unless ``force``: a forced heal runs even
+        while the breaker is open (its outcome still counts). Only a
+        failure seen (``error``) counts as a breakage of the last heal.
 
         ``failed`` is the sandbox the failure came from (default: the
         active one); pass it, so that a heal finding it already replaced
@@ -146,7 +151,12 @@ class Healer:
                     trigger = heal_trigger(health.failure()).value_or(
                         trigger,
                     )
-            return await self._heal(trigger, broken, forced=error is None)
+            return await self._heal(
+                trigger,
+                broken,
+                breakage=error is not None and not force,
+                forced=force,
+            )
 
     async def _healed_since(self, asked: float) -> bool:
         """Tell whether a heal ended after ``asked`` (while this waited)."""
@@ -184,6 +194,7 @@ class Healer:
         trigger: HealTrigger,
         broken: SandboxName,
         *,
+        breakage: bool,
         forced: bool,
     ) -> Result[HealReport, WardenError]:
         deps = self._deps
@@ -191,7 +202,7 @@ class Healer:
         started = deps.clock.time()
         state = await self._breaker_state()
 
-        if not forced:
+        if breakage:
             state = await self._record_breakage(state, started)
         decision = policy.decide(state, started)
         await deps.store.save_breaker(decision.state)
@@ -438,7 +449,8 @@ class Healer:
                     message,
                     action=(
                         "look at `sandwarden status` and `sandwarden "
-                        "doctor`; fix the sandbox or run `sandwarden heal`"
+                        "doctor`; fix the sandbox or run `sandwarden heal "
+                        "--force`"
                     ),
                     sandbox=str(deps.config.sandbox),
                 ),

@@ -4,8 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from sandwarden.simulator.world import World
-from tests.cli.warden_cli import change_world, isolate, run_json, sandwarden
+from sandwarden.simulator.fakes import FakeTools
+from sandwarden.simulator.world import LoginMethod, World
+from tests.cli.warden_cli import (
+    change_world,
+    isolate,
+    real_environment,
+    run_json,
+    sandwarden,
+    sandwarden_process,
+)
 
 REPORT_KEYS = {
     "ok",
@@ -16,6 +24,7 @@ REPORT_KEYS = {
     "by_other_process",
     "summary",
     "steps",
+    "login_action",
 }
 
 
@@ -62,3 +71,52 @@ def test_a_heal_that_finds_nothing_usable_exits_four(
     assert report["ok"] is False
     assert report["usable"] is False
     assert report["outcome"] == "failed"
+
+
+def test_a_heal_that_needs_a_login_names_the_login_command(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def no_template_no_login(world: World) -> None:
+        world.tags.clear()
+        world.sandboxes["sandwarden"].login.method = LoginMethod.NONE
+
+    change_world(monkeypatch, no_template_no_login)
+
+    code = sandwarden("heal")
+    out = capsys.readouterr().out
+    json_code, report = run_json(capsys, "heal")
+
+    assert code == json_code == 3
+    assert "to log in: log in once: `docker sandbox exec -it " in out
+    assert report["outcome"] == "needs_login"
+    assert "sandwarden-heal claude`" in report["login_action"]
+    assert report["login_action"] in out
+
+
+def test_an_open_breaker_refuses_the_heal_until_forced(
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
+    tools.add_sandbox("sandwarden", workspace)
+    environment = real_environment(tools, tmp_path)
+    environment["SANDBOX_SELF_HEAL_MAX_ATTEMPTS"] = "1"
+
+    # No template: the heal ends on a fresh sandbox awaiting a login,
+    # a failed heal, and one opens the breaker.
+    first = sandwarden_process(environment, workspace, "heal")
+    refused = sandwarden_process(environment, workspace, "heal")
+    forced = sandwarden_process(environment, workspace, "heal", "--force")
+
+    assert first.returncode == 3, first.stderr
+    assert refused.returncode == 6, refused.stderr
+    assert "next trial at " in refused.stderr
+    assert "`sandwarden heal --force`" in refused.stderr
+    assert refused.stdout == ""
+    assert "to log in: " in first.stdout
+    # forced, it runs: it adopts the logged-in primary, and that success
+    # closes the breaker
+    assert forced.returncode == 0, forced.stderr
+    assert "healed: sandwarden probes healthy" in forced.stdout
+    assert "breaker closed" in forced.stderr
