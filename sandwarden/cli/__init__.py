@@ -4,19 +4,25 @@ The `sandwarden` command: argument parsing and rendering only.
 Each subcommand lives in a module of this package that offers
 ``register(subparsers)``; it adds its parser and sets ``handler`` to a
 function taking the parsed namespace and returning the exit code.
+
+A reader that stops early (``sandwarden transcript --json RUN | head``)
+closes stdout's pipe; ``main`` then ends quietly with 141, the status a
+shell shows for a program stopped by SIGPIPE, instead of a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
 from sandwarden.cli.common import EXIT_CODES_HELP, HelpFormatter
 
-__all__ = ["main"]
+__all__ = ["EXIT_CLOSED_PIPE", "main"]
 
 # Modules of this package that each add one subcommand, in help order.
 _SUBCOMMANDS: tuple[str, ...] = (
@@ -36,6 +42,10 @@ _SUBCOMMANDS: tuple[str, ...] = (
 )
 
 Handler = Callable[[argparse.Namespace], int]
+
+# 128 + SIGPIPE: what `cat` killed by a closed pipe exits with, so a
+# pipeline under `set -o pipefail` still sees that the output was cut.
+EXIT_CLOSED_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,4 +79,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
 
-    return handler(args)
+    # Adapters catch the broken pipes of the processes they feed, so one
+    # that reaches here is stdout's. The flush is inside the try: left
+    # to the exit, it would fail where only Python can report it.
+    try:
+        code = handler(args)
+        # None when the shell closed it (`>&-`): print() then writes
+        # nothing.
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_CLOSED_PIPE
+
+    return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, for the flush at exit."""
+    # What the closed pipe did not take stays buffered; Python flushes it
+    # at exit and would report a second BrokenPipeError.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
