@@ -15,7 +15,12 @@ from typing import Any, TextIO
 
 from returns.pipeline import is_successful
 
-from sandwarden.cli.common import Session, add_command, run_with_warden
+from sandwarden.cli.common import (
+    Session,
+    add_command,
+    printable,
+    run_with_warden,
+)
 from sandwarden.domain.errors import WardenError
 from sandwarden.domain.reply import Reply
 
@@ -58,16 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def _ask(session: Session, args: argparse.Namespace) -> int:
     output = session.output
-    prompt = args.prompt
-    if prompt == "-":
-        prompt = sys.stdin.read()
-    if not prompt.strip():
-        return output.fail(
-            WardenError.invalid(
-                "the prompt is empty; expected text as the argument or on "
-                "standard input",
-            ),
-        )
+    prompt = _prompt(args.prompt)
+    if isinstance(prompt, WardenError):
+        return output.fail(prompt)
     live = _Live(output.out) if not output.json else None
 
     result = await session.warden.ask(
@@ -85,6 +83,35 @@ async def _ask(session: Session, args: argparse.Namespace) -> int:
         output.note(f"note: {note}")
 
     return output.emit(reply_json(reply, args.conversation))
+
+
+def _prompt(given: str) -> str | WardenError:
+    """Return the prompt of ``given`` (``-``: stdin), or why it is unfit."""
+    expected = "expected text as the argument or on standard input"
+    if given != "-":
+        prompt = given
+    elif sys.stdin is None:
+        return WardenError.invalid(f"standard input is closed; {expected}")
+    else:
+        try:
+            prompt = sys.stdin.read()
+        except UnicodeDecodeError:
+            return WardenError.invalid(
+                f"standard input is not UTF-8 text; {expected}",
+            )
+    if not prompt.strip():
+        return WardenError.invalid(f"the prompt is empty; {expected}")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as error:
+        # An argument of bytes that are not UTF-8 arrives with them
+        # smuggled in as lone surrogates.
+        return WardenError.invalid(
+            f"the prompt is not UTF-8 text (character {error.start}); "
+            f"{expected}",
+        )
+
+    return prompt
 
 
 def reply_json(reply: Reply, conversation: str | None) -> dict[str, Any]:
@@ -114,7 +141,7 @@ class _Live:
     def __call__(self, text: str) -> None:
         if not text:
             return
-        self._stream.write(text)
+        self._stream.write(printable(text, self._stream))
         self._stream.flush()
         self._written = True
 

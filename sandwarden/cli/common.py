@@ -11,7 +11,10 @@ simulator (``--runtime sim``) the work runs on virtual time, so a
 rehearsal's delays pass at once.
 
 Output: human text by default; with ``--json`` one JSON object on
-stdout, ``{"ok": true, ...}`` or ``{"ok": false, "error": {...}}``.
+stdout, ``{"ok": true, ...}`` or ``{"ok": false, "error": {...}}``,
+ASCII with JSON's escapes, so that any text fits any stdout (a lone
+surrogate from a stream-json escape included); ``printable`` does the
+same for human text.
 Errors without ``--json`` are one line on stderr,
 ``sandwarden: <kind>: <message>``, then the evidence when there is any.
 """
@@ -53,6 +56,7 @@ __all__ = [
     "exit_code",
     "load",
     "logging_to_stderr",
+    "printable",
     "progress_meter",
     "run_with_warden",
     "utc",
@@ -232,6 +236,18 @@ def error_json(error: WardenError) -> dict[str, Any]:
     }
 
 
+def printable(text: str, stream: TextIO) -> str:
+    """
+    Return ``text`` with what ``stream`` cannot encode backslash-escaped.
+
+    Claude's text may hold what no encoding takes: a lone surrogate
+    (``\\ud800`` in stream-json decodes to one) would otherwise stop the
+    command with a UnicodeEncodeError halfway through its output.
+    """
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
 @dataclass(frozen=True, slots=True)
 class Output:
     """Where a command's words go: text on a terminal, or one JSON object."""
@@ -248,7 +264,7 @@ class Output:
     def say(self, text: str = "") -> None:
         """A line of the human answer (nothing under ``--json``)."""
         if not self.json:
-            print(text, file=self.out, flush=True)
+            print(printable(text, self.out), file=self.out, flush=True)
 
     def note(self, text: str) -> None:
         """A side remark on stderr, in both modes."""
@@ -259,7 +275,7 @@ class Output:
         if self.json:
             shown = {"ok": code == 0, **payload}
             print(
-                json.dumps(shown, indent=2, ensure_ascii=False),
+                json.dumps(shown, indent=2),
                 file=self.out,
                 flush=True,
             )

@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 from typing import BinaryIO
 
+from sandwarden.cli.common import printable
 from sandwarden.domain.errors import ErrorKind
 from sandwarden.domain.events import (
     CorruptLine,
@@ -107,6 +108,8 @@ def register(
 def run(args: argparse.Namespace) -> int:
     """Print the verdict of the transcript ``args.file``."""
     name = "standard input" if args.file == "-" else args.file
+    if args.file == "-" and sys.stdin is None:
+        return _unusable("standard input is closed")
     problems = _Problems()
     try:
         if args.file == "-":
@@ -121,13 +124,16 @@ def run(args: argparse.Namespace) -> int:
         return _unusable(f"{name} is empty")
     if reply.json_events == 0:
         return _unusable(
-            f"{name} holds no JSON event ({problems.summary() or 'nothing'})",
+            f"{name} holds no stream-json event "
+            f"({problems.summary() or 'nothing'})",
         )
 
+    # Claude's text may hold a lone surrogate (from a "\ud800" escape):
+    # JSON stays ASCII, text gets it backslash-escaped.
     if args.json:
-        print(json.dumps(summary(reply), ensure_ascii=False))
+        print(json.dumps(summary(reply)))
     else:
-        print(describe(reply, name, problems))
+        print(printable(describe(reply, name, problems), sys.stdout))
 
     return 0 if reply.outcome is Outcome.SUCCESS else 1
 
@@ -278,8 +284,8 @@ class _Problems:
         parts = []
         if self.noise:
             parts.append(
-                f"{self.noise} non-JSON line(s) skipped, the first: "
-                f"{self.first_noise!r}",
+                f"{self.noise} line(s) that are not stream-json events "
+                f"skipped, the first: {self.first_noise!r}",
             )
         if self.corrupt:
             parts.append(f"{self.corrupt} corrupt JSON line(s)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sandwarden.cli.ask import _Live
 from sandwarden.simulator.fakes import FakeTools
 from sandwarden.simulator.world import Behaviour, LoginMethod, Plan, World
 from tests.cli.warden_cli import (
@@ -97,6 +98,42 @@ def test_an_empty_prompt_is_bad_usage(
     assert answer["ok"] is False
     assert set(answer["error"]) == ERROR_KEYS
     assert answer["error"]["kind"] == "invalid_input"
+
+
+def test_a_closed_stdin_is_bad_usage_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("sys.stdin", None)
+
+    code = sandwarden("ask", "-")
+
+    assert code == 2
+    assert "standard input is closed" in capsys.readouterr().err
+
+
+def test_a_prompt_of_bytes_that_are_not_utf8_is_bad_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # How Python hands over an argument holding the byte 0xff.
+    prompt = b"caf\xff".decode("utf-8", "surrogateescape")
+
+    code, answer = run_json(capsys, "ask", prompt)
+
+    assert code == 2
+    assert answer["error"]["kind"] == "invalid_input"
+    assert "not UTF-8 text" in answer["error"]["message"]
+
+
+def test_live_text_no_encoding_takes_is_written_escaped() -> None:
+    buffer = io.BytesIO()
+    stream = io.TextIOWrapper(buffer, encoding="utf-8", write_through=True)
+    live = _Live(stream)
+
+    live("half \ud800 a pair")
+    live.end()
+
+    assert buffer.getvalue() == b"half \\ud800 a pair\n"
 
 
 def test_a_logged_out_sandbox_without_self_heal_needs_a_human(

@@ -154,7 +154,8 @@ def test_an_oversized_line_is_named_with_its_size(
     [
         (None, "cannot read"),
         (b"", "is empty"),
-        (b"[SandboxDebug] hi\nnot json\n", "holds no JSON event"),
+        (b"[SandboxDebug] hi\nnot json\n", "holds no stream-json event"),
+        (b'{"a":1}\n[1]\n', "2 line(s) that are not stream-json events"),
     ],
 )
 def test_unusable_input_exits_two_naming_the_file(
@@ -174,6 +175,69 @@ def test_unusable_input_exits_two_naming_the_file(
     assert str(path) in err
     assert says in err
     assert "stream-json" in err
+
+
+def test_json_lines_that_are_no_events_are_not_called_non_json(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "run.jsonl"
+    success = (TRANSCRIPTS / "success.jsonl").read_bytes()
+    path.write_bytes(b'{"a":1}\n[1]\n' + success)
+
+    code = run(str(path))
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "2 line(s) that are not stream-json events skipped" in out
+    assert "non-JSON" not in out
+
+
+def test_a_closed_stdin_is_unusable_input_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)
+
+    code = run("-")
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "standard input is closed" in err
+
+
+def lone_surrogate_run(tmp_path: Path) -> Path:
+    path = tmp_path / "run.jsonl"
+    # The JSON escape of half a surrogate pair, as a broken writer emits.
+    result = (
+        b'{"type":"result","subtype":"success","is_error":false,'
+        b'"result":"half \\ud800 a pair","session_id":"s-1"}\n'
+    )
+    path.write_bytes(result)
+
+    return path
+
+
+def test_a_lone_surrogate_is_shown_escaped_in_text(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = run(str(lone_surrogate_run(tmp_path)))
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "half \\ud800 a pair" in out
+
+
+def test_a_lone_surrogate_survives_json_output(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = run("--json", str(lone_surrogate_run(tmp_path)))
+
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert summary["result_text"] == "half \ud800 a pair"
 
 
 def test_a_cap_that_is_not_a_positive_number_is_refused(
