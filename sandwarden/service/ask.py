@@ -59,6 +59,10 @@ OnText = Callable[[str], None]
 # `claude -p` refuses piped input over 10 MB (the CLI's documented cap).
 _MAX_PROMPT_BYTES = 10 * 1000 * 1000
 
+#: The most of a stopped run's text, and of its stderr, that its error
+#: keeps as evidence (the ends: what came just before the stop).
+_PARTIAL_BYTES = 4096
+
 #: Seconds a run may go on after its result before it is stopped. Some
 #: CLI builds never exit after the result (claude-code #25629, #21099);
 #: a sound one kills its background tasks about 5 s after the result
@@ -463,6 +467,7 @@ def _judge(
             WardenError(
                 ErrorKind.TIMEOUT,
                 f"Claude did not finish within {hard} s; the run was stopped",
+                detail=_partial(reply.text, ended.stderr_tail),
             ),
         )
     if ended.stopped is Stop.STALLED:
@@ -471,6 +476,7 @@ def _judge(
                 ErrorKind.STALLED,
                 "Claude printed nothing for the inactivity period; the run "
                 "was stopped",
+                detail=_partial(reply.text, ended.stderr_tail),
             ),
         )
     if ended.stopped is Stop.CANCELLED:
@@ -508,6 +514,24 @@ def _not_exited(stopped: Stop) -> str:
 
 def _tail(stderr: bytes) -> str:
     return stderr[-2000:].decode("utf-8", "replace").strip()
+
+
+def _partial(text: str, stderr: bytes) -> str:
+    """
+    What a stopped run printed: the end of its text, then of its stderr.
+
+    Each part keeps its last ``_PARTIAL_BYTES``; an empty part is left
+    out, so a run that printed nothing has no detail.
+    """
+    parts = []
+    said = text.encode()[-_PARTIAL_BYTES:].decode("utf-8", "ignore").strip()
+    if said:
+        parts.append(f"Claude printed before it was stopped:\n{said}")
+    err = stderr[-_PARTIAL_BYTES:].decode("utf-8", "replace").strip()
+    if err:
+        parts.append(f"stderr:\n{err}")
+
+    return "\n\n".join(parts)
 
 
 def _after_heal(error: WardenError, report: HealReport | None) -> WardenError:

@@ -13,7 +13,7 @@ from sandwarden.domain.sandbox import Stream
 from sandwarden.service.ask import POST_RESULT_GRACE
 from sandwarden.service.journal import Note
 from sandwarden.simulator.inside import plan_inside
-from sandwarden.simulator.scripts import Script, Step
+from sandwarden.simulator.scripts import Script, Step, assistant_line
 from sandwarden.simulator.world import Behaviour, Login, LoginMethod, Plan
 from tests.service.simrig import HEAL, PRIMARY, rig
 
@@ -359,3 +359,68 @@ def test_a_raising_on_text_stops_the_run_inside_the_sandbox() -> None:
         r.run(r.services.asker.ask("hello there", on_text=explode))
 
     assert sandbox.processes == {}
+
+
+def _silent_after(text: str, stderr: bytes) -> Script:
+    """A run that prints ``text`` and ``stderr``, then hangs silent."""
+    init = {
+        "type": "system",
+        "subtype": "init",
+        "session_id": "s1",
+        "apiKeySource": "none",
+        "model": "m",
+        "cwd": "/srv/app",
+    }
+    said = assistant_line(
+        session_id="s1",
+        uuid="u1",
+        message_id="m1",
+        model="m",
+        content=[{"type": "text", "text": text}],
+        usage={"input_tokens": 1, "output_tokens": 1},
+    )
+    return Script(
+        (
+            Step(0.1, Stream.STDOUT, json.dumps(init).encode() + b"\n"),
+            Step(0.1, Stream.STDOUT, json.dumps(said).encode() + b"\n"),
+            Step(0.1, Stream.STDERR, stderr),
+        ),
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("limits", "kind"),
+    [
+        (Limits(3600.0, 60.0), ErrorKind.STALLED),
+        (Limits(30.0, 600.0), ErrorKind.TIMEOUT),
+    ],
+)
+def test_a_stopped_run_keeps_the_end_of_what_it_printed(
+    monkeypatch: pytest.MonkeyPatch,
+    limits: Limits,
+    kind: ErrorKind,
+) -> None:
+    r = rig(self_heal=False, prompt_limits=limits)
+    text = "".join(f"step {n} done. " for n in range(1000)) + "Now clon"
+    stderr = b"x" * 10_000 + b"warning: slow network\n"
+
+    def plan(*args: object, **kwargs: object) -> Script:
+        command = args[2]
+        assert isinstance(command, list)
+        if "-p" in command:
+            return _silent_after(text, stderr)
+        return plan_inside(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("sandwarden.simulator.runtime.plan_inside", plan)
+
+    error = r.run(r.services.asker.ask("clone it")).failure()
+
+    assert error.kind is kind
+    said, err = error.detail.split("\n\nstderr:\n")
+    assert said.startswith("Claude printed before it was stopped:\n")
+    assert said.endswith("step 999 done. Now clon")
+    assert "step 0 done" not in said
+    assert len(said.encode()) <= 4096 + 50
+    assert err.endswith("warning: slow network")
+    assert len(err.encode()) <= 4096
