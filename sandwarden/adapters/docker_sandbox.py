@@ -12,7 +12,11 @@ asked inside a sandbox (`claude auth status`, `git rev-parse HEAD`).
 `rm`, `stop`, `save NAME TAG [-o FILE]`, `version`), falls back to the
 older ones when the plugin refuses an option, and does image operations
 through `docker image inspect/tag/save/load` on the host's Docker, whose
-daemon is the image store templates live in.
+daemon is the image store templates live in. What an older plugin lacks
+(`create`, `exec`, `stop` before v0.7; `save` before v0.10.1; `.` and `+`
+in names before v0.12) is read from its `version`, left out of
+``capabilities()`` and refused as ``unsupported`` (or ``invalid_input``
+for a name) instead of being run.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import tarfile
 import uuid
@@ -72,6 +77,7 @@ __all__ = [
     "DockerSandboxCli",
     "SandboxCli",
     "ToolTimeouts",
+    "plugin_operations",
 ]
 
 _log = logging.getLogger(__name__)
@@ -108,6 +114,61 @@ done
 kill -s KILL $pids 2>/dev/null
 exit 0
 """
+
+
+#: The plugin release that brought each operation the first plugins
+#: lacked (docker-sandbox-cli.md §0): the container plugin before v0.7
+#: had only `run`, `ls`, `inspect`, `rm` and `version`; v0.7.1 (the
+#: microVM plugin) `create`, `exec` and `stop`; v0.10.1 `save`, with
+#: `-o` as far as its reference shows. Image operations are the host's
+#: `docker image` and do not depend on the plugin.
+_ADDED_IN: dict[Operation, tuple[int, int, int]] = {
+    Operation.CREATE: (0, 7, 0),
+    Operation.EXEC: (0, 7, 0),
+    Operation.STOP: (0, 7, 0),
+    Operation.SAVE: (0, 10, 1),
+    Operation.SAVE_TO_TAR: (0, 10, 1),
+}
+_COMMANDS = {
+    Operation.CREATE: "create",
+    Operation.EXEC: "exec",
+    Operation.STOP: "stop",
+    Operation.SAVE: "save",
+    Operation.SAVE_TO_TAR: "save -o",
+}
+#: Names with `.` or `+` are accepted from v0.12 on ("letters, numbers,
+#: hyphens, underscores, periods, plus signs and minus signs"); earlier
+#: plugins take "letters, numbers, hyphens, and underscores".
+_DOTTED_NAMES = (0, 12, 0)
+_OLD_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_RELEASE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+def plugin_operations(version: str | None) -> frozenset[Operation]:
+    """
+    The operations a plugin of ``version`` offers.
+
+    An unknown or unreadable version is taken for a current plugin: the
+    adapter targets v0.12, and the plugin's own refusal still shows.
+    """
+    release = _release(version)
+    if release is None:
+        return frozenset(Operation)
+
+    return frozenset(
+        operation
+        for operation in Operation
+        if release >= _ADDED_IN.get(operation, (0, 0, 0))
+    )
+
+
+def _release(version: str | None) -> tuple[int, int, int] | None:
+    found = _RELEASE.match(version or "")
+    if found is None:
+        return None
+    major, minor, patch = found.groups()
+
+    return (int(major), int(minor), int(patch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,22 +223,43 @@ class SandboxCli:
         self._policy = policy or StopPolicy()
         self._env = dict(env) if env is not None else None
         self._allow_api_key = allow_api_key
+        # The last version the tool gave, and whether it was ever asked:
+        # gates read it instead of asking before every call.
+        self._known_version: str | None = None
+        self._version_asked = False
 
     # Names.
 
     def check_name(
         self, name: SandboxName
     ) -> Result[SandboxName, WardenError]:
-        """Refuse a name this tool forbids; the plugin takes any valid one."""
+        """Refuse a name this tool forbids (a subclass says which)."""
         return Success(name)
 
     # The port.
 
     async def version(self) -> Result[str, WardenError]:
-        """The tool's version, e.g. ``v0.12.0``."""
-        return (
+        """The tool's version, e.g. ``v0.12.0``; remembered when read."""
+        self._version_asked = True
+        version = (
             await self.call(("version",), Context.TOOL, self._timeouts.query)
         ).bind(lambda out: self.parse_version(_text(out.stdout)))
+        if is_successful(version):
+            self._known_version = version.unwrap()
+
+        return version
+
+    async def known_version(self) -> str | None:
+        """
+        The tool's version as this adapter knows it, asked at most once.
+
+        None when it could not be read (the call that needs it then runs
+        and the tool's own answer shows).
+        """
+        if self._known_version is None and not self._version_asked:
+            await self.version()
+
+        return self._known_version
 
     def parse_version(self, text: str) -> Result[str, WardenError]:
         """Read the tool's version output."""
@@ -600,7 +682,11 @@ class DockerSandboxCli(SandboxCli):
     prefix = ("sandbox",)
 
     async def capabilities(self) -> Result[Capabilities, WardenError]:
-        """The plugin's version, and whether the image store answers."""
+        """
+        The plugin's version, what it offers, whether the store answers.
+
+        The operations follow the version (``plugin_operations``).
+        """
         version = await self.version()
         if not is_successful(version):
             return Failure(version.failure())
@@ -618,8 +704,96 @@ class DockerSandboxCli(SandboxCli):
                 tool="docker sandbox",
                 version=version.unwrap(),
                 image_store=is_successful(store),
-                operations=frozenset(Operation),
+                operations=plugin_operations(version.unwrap()),
             ),
+        )
+
+    def check_name(
+        self,
+        name: SandboxName,
+    ) -> Result[SandboxName, WardenError]:
+        """Refuse `.` and `+` when the plugin is known to predate v0.12."""
+        version = self._known_version
+        release = _release(version)
+        old = release is not None and release < _DOTTED_NAMES
+        if old and not _OLD_NAME.fullmatch(name.value):
+            return Failure(
+                WardenError.invalid(
+                    f"sandbox name {name.value!r} is not allowed by the "
+                    f"`docker sandbox` plugin {version}; before v0.12 it "
+                    "takes letters, digits, '-' and '_' only (no '.' or "
+                    "'+'): choose another name or update Docker Desktop",
+                ),
+            )
+
+        return Success(name)
+
+    async def offers(
+        self,
+        operation: Operation,
+        *,
+        ask: bool = True,
+    ) -> Result[None, WardenError]:
+        """
+        Refuse ``operation`` when the plugin's version predates it.
+
+        The version is asked once per adapter (unless ``ask`` is off: the
+        exec, the hot path, then goes by what an earlier call learned).
+        """
+        version = await self.known_version() if ask else self._known_version
+        if operation in plugin_operations(version):
+            return Success(None)
+        added = ".".join(map(str, _ADDED_IN[operation]))
+
+        return Failure(
+            WardenError(
+                ErrorKind.UNSUPPORTED,
+                f"the `docker sandbox` plugin {version} has no "
+                f"`{_COMMANDS[operation]}` (added in v{added}); update "
+                "Docker Desktop to 4.61 or later, or use the `sbx` runtime",
+            ),
+        )
+
+    async def create(
+        self,
+        spec: SandboxSpec,
+    ) -> Result[SandboxInfo, WardenError]:
+        """Create the sandbox, if the plugin has `create` and the name."""
+        offered = await self.offers(Operation.CREATE)
+        if not is_successful(offered):
+            return Failure(offered.failure())
+
+        return await super().create(spec)
+
+    async def stop(self, name: SandboxName) -> Result[None, WardenError]:
+        """Stop a sandbox, if the plugin has `stop`."""
+        offered = await self.offers(Operation.STOP)
+        if not is_successful(offered):
+            return Failure(offered.failure())
+
+        return await super().stop(name)
+
+    async def exec(
+        self,
+        name: SandboxName,
+        command: Sequence[str],
+        *,
+        workdir: Workspace,
+        limits: Limits,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Result[ProcessExecution, WardenError]:
+        """
+        Start ``command`` in the sandbox (see ``SandboxCli.exec``).
+
+        Refused when the plugin is already known to have no `exec`.
+        """
+        offered = await self.offers(Operation.EXEC, ask=False)
+        if not is_successful(offered):
+            return Failure(offered.failure())
+
+        return await super().exec(
+            name, command, workdir=workdir, limits=limits, stdin=stdin, env=env
         )
 
     async def create_with_tool(
@@ -662,6 +836,10 @@ class DockerSandboxCli(SandboxCli):
         tag: ImageTag,
     ) -> Result[None, WardenError]:
         """`save NAME TAG`: snapshot into the host's Docker image store."""
+        offered = await self.offers(Operation.SAVE)
+        if not is_successful(offered):
+            return Failure(offered.failure())
+
         return (
             await self.call(
                 ("save", name.value, str(tag)),
@@ -683,6 +861,9 @@ class DockerSandboxCli(SandboxCli):
         into Docker, so the tar is loaded to leave the template in the
         store as well.
         """
+        offered = await self.offers(Operation.SAVE_TO_TAR)
+        if not is_successful(offered):
+            return Failure(offered.failure())
         saved = await self.call(
             ("save", name.value, str(tag), "-o", path),
             Context.IMAGE,

@@ -25,13 +25,14 @@ from sandwarden.adapters.docker_sandbox import (
     RUN_MARKER,
     DockerSandboxCli,
     ToolTimeouts,
+    plugin_operations,
     tar_tags,
 )
 from sandwarden.adapters.process import StopPolicy
 from sandwarden.adapters.sbx import SbxCli
 from sandwarden.domain.deadlines import Limits, Stop
-from sandwarden.domain.errors import ErrorKind, UnavailableReason
-from sandwarden.domain.sandbox import Operation, SandboxSpec
+from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
+from sandwarden.domain.sandbox import Capabilities, Operation, SandboxSpec
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
 
 _T = TypeVar("_T")
@@ -87,6 +88,10 @@ class Stub:
             json.loads(line)["argv"] for line in log.read_text().splitlines()
         ]
 
+    def commands(self) -> list[list[str]]:
+        """The calls after the version the adapter asks first."""
+        return [call for call in self.calls() if call[1:2] != ["version"]]
+
     def markers(self) -> list[str | None]:
         log = self.directory / "calls.jsonl"
         return [
@@ -115,6 +120,9 @@ LISTING = json.dumps(
 )
 
 
+LS_EMPTY: dict[str, object] = {"out": '{"sandboxes": []}'}
+
+
 @pytest.fixture
 def docker(tmp_path: Path) -> Stub:
     return Stub(tmp_path, "docker")
@@ -140,7 +148,7 @@ def test_create_puts_the_options_before_the_agent(docker: Stub) -> None:
     created = sync(lambda: plugin(docker).create(spec))
 
     assert created.unwrap().name == "sb1"
-    assert docker.calls()[1] == [
+    assert docker.commands()[1] == [
         "sandbox",
         "create",
         "--name",
@@ -179,7 +187,7 @@ def test_an_old_plugin_is_asked_again_with_load_local_template(
     created = sync(lambda: plugin(docker).create(spec))
 
     assert is_successful(created)
-    assert "--load-local-template" in docker.calls()[2]
+    assert "--load-local-template" in docker.commands()[2]
 
 
 def test_a_listed_workspace_other_than_the_configured_one_is_a_mismatch(
@@ -312,7 +320,129 @@ def test_the_plugin_accepts_the_names_sbx_refuses(docker: Stub) -> None:
     )
 
     assert is_successful(created)
-    assert docker.calls()[1][3] == "my_box+1"
+    assert docker.commands()[1][3] == "my_box+1"
+
+
+def _version_line(version: str) -> tuple[list[str], dict[str, object]]:
+    line = f"github.com/docker/sandboxes/cli-plugin {version} f00f0d6\n"
+    return (["sandbox", "version"], {"out": line})
+
+
+BEFORE_MICROVM = {
+    Operation.CREATE,
+    Operation.EXEC,
+    Operation.STOP,
+    Operation.SAVE,
+    Operation.SAVE_TO_TAR,
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "lacking"),
+    [
+        ("v0.6.0", BEFORE_MICROVM),
+        ("v0.7.1", {Operation.SAVE, Operation.SAVE_TO_TAR}),
+        ("v0.10.0", {Operation.SAVE, Operation.SAVE_TO_TAR}),
+        ("v0.10.1", set()),
+        ("v0.12.0", set()),
+        ("v0.12.3-rc1", set()),
+        (None, set()),
+        ("unreadable", set()),
+    ],
+)
+def test_the_operations_follow_the_plugin_version(
+    version: str | None, lacking: set[Operation]
+) -> None:
+    offered = plugin_operations(version)
+
+    assert set(Operation) - offered == lacking
+
+
+def test_a_legacy_plugin_reports_and_refuses_what_it_lacks(
+    docker: Stub,
+) -> None:
+    docker.reply([_version_line("v0.6.0"), (["sandbox", "ls"], LS_EMPTY)])
+    runtime = plugin(docker)
+
+    async def scenario() -> tuple[Capabilities, list[WardenError]]:
+        capabilities = (await runtime.capabilities()).unwrap()
+        created = await runtime.create(SandboxSpec(NAME, WORKSPACE))
+        saved = await runtime.save(NAME, ImageTag("auth"))
+        started = await runtime.exec(
+            NAME, ["true"], workdir=WORKSPACE, limits=Limits(5.0)
+        )
+        errors = [created.failure(), saved.failure(), started.failure()]
+        return capabilities, errors
+
+    capabilities, errors = sync(scenario)
+
+    assert capabilities.version == "v0.6.0"
+    assert not capabilities.operations & BEFORE_MICROVM
+    for error in errors:
+        assert error.kind is ErrorKind.UNSUPPORTED
+        assert "v0.6.0" in error.message
+    assert docker.calls() == [
+        ["sandbox", "version"],
+        ["info", "--format", "{{.ServerVersion}}"],
+    ]
+
+
+def test_a_current_plugin_offers_every_operation(docker: Stub) -> None:
+    docker.reply([_version_line("v0.12.0")])
+
+    capabilities = sync(plugin(docker).capabilities).unwrap()
+
+    assert capabilities.operations == frozenset(Operation)
+
+
+def test_the_plugin_version_is_asked_once_per_adapter(docker: Stub) -> None:
+    docker.reply([_version_line("v0.12.0"), (["sandbox", "ls"], LS_EMPTY)])
+    runtime = plugin(docker)
+
+    async def scenario() -> None:
+        for raw in ("sb1", "sb2"):
+            spec = SandboxSpec(SandboxName(raw), WORKSPACE)
+            (await runtime.create(spec)).unwrap()
+
+    sync(scenario)
+
+    asked = [call for call in docker.calls() if call[1] == "version"]
+    assert len(asked) == 1
+
+
+@pytest.mark.parametrize("raw", ["my.box", "a+b"])
+def test_a_plugin_before_v0_12_refuses_dots_and_plus_signs(
+    docker: Stub, raw: str
+) -> None:
+    docker.reply([_version_line("v0.11.0"), (["sandbox", "ls"], LS_EMPTY)])
+
+    created = sync(
+        lambda: plugin(docker).create(SandboxSpec(SandboxName(raw), WORKSPACE))
+    )
+
+    error = created.failure()
+    assert error.kind is ErrorKind.INVALID_INPUT
+    assert repr(raw) in error.message
+    assert "v0.11.0" in error.message
+    assert docker.commands() == []
+
+
+def test_a_plugin_before_v0_12_takes_underscores(docker: Stub) -> None:
+    docker.reply([_version_line("v0.11.0"), (["sandbox", "ls"], LS_EMPTY)])
+
+    created = sync(
+        lambda: plugin(docker).create(
+            SandboxSpec(SandboxName("my_box-1"), WORKSPACE)
+        )
+    )
+
+    assert is_successful(created)
+    assert docker.commands()[1][:4] == [
+        "sandbox",
+        "create",
+        "--name",
+        "my_box-1",
+    ]
 
 
 def test_sbx_reports_the_operations_it_lacks(sbx: Stub) -> None:

@@ -13,7 +13,7 @@ from sandwarden.adapters.process import StopPolicy
 from sandwarden.adapters.sbx import SbxCli
 from sandwarden.domain.deadlines import Limits
 from sandwarden.domain.errors import ErrorKind
-from sandwarden.domain.sandbox import Operation, SandboxStatus
+from sandwarden.domain.sandbox import Operation, SandboxSpec, SandboxStatus
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
 from sandwarden.simulator.clock import VirtualClock
 from sandwarden.simulator.fakes import (
@@ -53,6 +53,73 @@ def test_the_plugin_listing_is_read_in_each_generation(
     assert [(i.name, i.status) for i in listed] == [
         ("main", SandboxStatus.STOPPED)
     ]
+
+
+_MICROVM_ONLY = {
+    Operation.CREATE,
+    Operation.EXEC,
+    Operation.STOP,
+    Operation.SAVE,
+    Operation.SAVE_TO_TAR,
+}
+
+
+@pytest.mark.parametrize(
+    ("generation", "version", "lacking"),
+    [
+        (DockerGeneration.LEGACY, "v0.6.0", _MICROVM_ONLY),
+        (DockerGeneration.G1, "v0.11.0", set()),
+        (DockerGeneration.G2, "v0.12.0", set()),
+    ],
+)
+def test_the_plugin_capabilities_follow_the_version_each_generation_prints(
+    tmp_path: Path,
+    generation: DockerGeneration,
+    version: str,
+    lacking: set[Operation],
+) -> None:
+    tools, _ = fakes(tmp_path, Tool.DOCKER_SANDBOX)
+    tools.set_generation(docker=generation)
+    runtime = DockerSandboxCli(env=tools.environment(), policy=QUICK)
+
+    capabilities = asyncio.run(runtime.capabilities()).unwrap()
+
+    assert capabilities.version == version
+    assert set(Operation) - capabilities.operations == lacking
+
+
+def test_a_legacy_plugin_is_refused_create_before_it_runs(
+    tmp_path: Path,
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.DOCKER_SANDBOX)
+    tools.set_generation(docker=DockerGeneration.LEGACY)
+    runtime = DockerSandboxCli(env=tools.environment(), policy=QUICK)
+    spec = SandboxSpec(SandboxName("main"), Workspace(str(workspace)))
+
+    created = asyncio.run(runtime.create(spec))
+
+    assert created.failure().kind is ErrorKind.UNSUPPORTED
+    assert "`create` (added in v0.7.0)" in created.failure().message
+    assert tools.sandboxes() == {}
+
+
+def test_a_g1_plugin_before_v0_10_1_has_no_save_and_says_so(
+    tmp_path: Path,
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.DOCKER_SANDBOX)
+    tools.set_generation(docker=DockerGeneration.G1, version="v0.9.0")
+    tools.add_sandbox("main", str(workspace))
+    runtime = DockerSandboxCli(env=tools.environment(), policy=QUICK)
+    refused = tools.run("docker", "sandbox", "save", "main", "auth:v1")
+
+    capabilities = asyncio.run(runtime.capabilities()).unwrap()
+    saved = asyncio.run(runtime.save(SandboxName("main"), ImageTag("auth")))
+
+    assert b'unknown command "save"' in refused.stderr
+    assert not capabilities.can(Operation.SAVE)
+    assert capabilities.can(Operation.EXEC)
+    assert saved.failure().kind is ErrorKind.UNSUPPORTED
+    assert tools.images() == {}
 
 
 @pytest.mark.parametrize(

@@ -60,8 +60,9 @@ client leaves it alive, exactly like the real tools; ``alive()`` shows it
 until the clean-up script, ``stop`` or ``rm`` ends it.
 
 Generations: ``DockerGeneration.LEGACY`` (container table, only ``run``,
-``ls``, ``rm``, ``version``), ``G1`` (``ls --json`` under ``vms``),
-``G2`` (under ``sandboxes``, the default); ``SbxGeneration.EARLY``
+``ls``, ``rm``, ``version``; says v0.6.0), ``G1`` (``ls --json`` under
+``vms``; v0.11.0, no ``save`` when set before v0.10.1), ``G2`` (under
+``sandboxes``, v0.12.0, the default); ``SbxGeneration.EARLY``
 (``Client Version:`` lines) and ``CURRENT``. The switch semantics are in
 the ``docker`` and ``sbx`` modules' docstrings.
 """

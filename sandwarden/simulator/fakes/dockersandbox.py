@@ -7,6 +7,12 @@ add ``create``, ``exec``, ``stop``, ``save`` and ``reset`` and differ in
 the key of ``ls --json`` (``vms``, then ``sandboxes``), in the names they
 accept, in the template flag and in the first line ``create`` prints.
 See the ``docker`` module for the switches.
+
+``version`` prints the world's ``tool_version`` when it is one of the
+generation's releases (legacy: before v0.7; G1: v0.7 to v0.11; G2: v0.12
+on), else the generation's own (v0.6.0, v0.11.0, v0.12.0), so that a
+switch of generation alone never pairs old commands with a new version.
+A G1 release before v0.10.1 has no ``save`` (it came in v0.10.1).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from sandwarden.simulator.fakes.state import (
 from sandwarden.simulator.fakes.tables import render_table
 from sandwarden.simulator.world import Login, Sandbox
 
-__all__ = ["sandbox_command"]
+__all__ = ["plugin_version", "sandbox_command"]
 
 CANNOT_CONNECT = (
     "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
@@ -64,6 +70,15 @@ _USAGE = {
     "version": "version",
 }
 _LEGACY_COMMANDS = frozenset({"run", "ls", "rm", "version"})
+# Each generation's releases, [first, next generation's first), and the
+# version it prints when the world's is not among them.
+_RELEASES = {
+    DockerGeneration.LEGACY: ((0, 0, 0), (0, 7, 0), "v0.6.0"),
+    DockerGeneration.G1: ((0, 7, 0), (0, 12, 0), "v0.11.0"),
+    DockerGeneration.G2: ((0, 12, 0), (10**6, 0, 0), "v0.12.0"),
+}
+_SAVE_ADDED = (0, 10, 1)
+_RELEASE = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _AGENTS_G1 = ("cagent", "claude", "codex", "copilot", "gemini", "kiro")
 _AGENTS_G2 = (*_AGENTS_G1, "opencode", "shell")
 _NAME_G1 = re.compile(r"[A-Za-z0-9_-]+")
@@ -86,6 +101,8 @@ def sandbox_command(state_file: StateFile, words: list[str]) -> int:
         generation is not DockerGeneration.LEGACY
         or command in _LEGACY_COMMANDS
     )
+    if command == "save" and _release(plugin_version(state)) < _SAVE_ADDED:
+        known = False
     if not known:
         msg = (
             f'unknown command "{command}" for "docker sandbox"\n'
@@ -188,8 +205,27 @@ def _missing(name: str) -> ToolError:
     return ToolError(f"no sandbox found in '{name}'", 1)
 
 
-def _version(state_file: StateFile, state: FakeState, parsed: Parsed) -> int:
+def plugin_version(state: FakeState) -> str:
+    """The version the plugin of this generation says it is."""
+    first, beyond, own = _RELEASES[state.fakes.docker_generation]
     version = state.world.tool_version
+    if first <= _release(version) < beyond:
+        return version
+
+    return own
+
+
+def _release(version: str) -> tuple[int, int, int]:
+    found = _RELEASE.match(version)
+    if found is None:
+        return (0, 0, 0)
+    major, minor, patch = found.groups()
+
+    return (int(major), int(minor), int(patch))
+
+
+def _version(state_file: StateFile, state: FakeState, parsed: Parsed) -> int:
+    version = plugin_version(state)
     sha = fake_sha(version)
     out(f"github.com/docker/sandboxes/cli-plugin {version} {sha}\n")
 
