@@ -9,7 +9,6 @@ flags: ``add_settings_arguments`` on its parser, then
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -193,9 +192,16 @@ def describe(settings: Settings) -> dict[str, Any]:
 
 
 def _show(args: argparse.Namespace) -> int:
+    # Imported here, as common imports this module for its settings flags.
+    from sandwarden.cli.common import Output  # noqa: PLC0415
+
+    output = Output.current(json=args.json)
     loaded = settings_from_args(args, os.environ)
     if not is_successful(loaded):
         error = loaded.failure()
+        if output.json:
+            output.fail(error)
+            return 2
         lines = error.detail.splitlines() or [error.message]
         for line in lines:
             print(f"sandwarden config: {line}", file=sys.stderr)
@@ -205,10 +211,9 @@ def _show(args: argparse.Namespace) -> int:
         print(f"sandwarden config: warning: {warning}", file=sys.stderr)
 
     described = describe(settings)
-    if args.json:
-        print(json.dumps(described, indent=2, sort_keys=False))
-    else:
-        print(_table(described))
+    if output.json:
+        return output.emit(described)
+    print(_table(described))
 
     return 0
 

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 
 from returns.pipeline import is_successful
 
+from sandwarden.cli.common import Output
+from sandwarden.domain.errors import ErrorKind, WardenError
 from sandwarden.scenario.catalog import builtin_scenarios, load
 from sandwarden.scenario.render import (
     outcome_json,
@@ -88,9 +90,10 @@ def register(
 
 def run(args: argparse.Namespace) -> int:
     """Run or list scenarios as ``args`` say; return the exit code."""
+    output = Output.current(json=args.json)
     if args.list:
         if args.scenario is not None or args.seed is not None:
-            return _usage("--list takes no SCENARIO and no --seed")
+            return _usage(output, "--list takes no SCENARIO and no --seed")
         scenarios = builtin_scenarios()
         _emit(
             scenarios_json(scenarios)
@@ -100,23 +103,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.scenario is None:
         return _usage(
+            output,
             "expected a SCENARIO (a built-in name or a file) or --list",
         )
 
     loaded = load(args.scenario)
     if not is_successful(loaded):
-        print(
-            f"sandwarden simulate: {loaded.failure().message}", file=sys.stderr
-        )
-        return 2
+        return _usage(output, loaded.failure().message)
     try:
         with _quiet_library_logs():
             outcome = run_scenario(loaded.unwrap(), args.seed)
     except Exception as error:  # the boundary: report, never a traceback
-        print(
-            f"sandwarden simulate: the simulation failed ({error!r}); this "
-            "is a bug, please report it with the scenario",
-            file=sys.stderr,
+        _report(
+            output,
+            WardenError(
+                ErrorKind.UNKNOWN,
+                f"the simulation failed ({error!r}); this is a bug, please "
+                "report it with the scenario",
+            ),
         )
         return 1
 
@@ -124,9 +128,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _usage(problem: str) -> int:
-    print(f"sandwarden simulate: {problem}", file=sys.stderr)
+def _usage(output: Output, problem: str) -> int:
+    _report(output, WardenError.invalid(problem))
     return 2
+
+
+def _report(output: Output, error: WardenError) -> None:
+    """Say why the command failed: one JSON object, or a line on stderr."""
+    if output.json:
+        output.fail(error)
+    else:
+        print(f"sandwarden simulate: {error.message}", file=sys.stderr)
 
 
 def _emit(text: str) -> None:

@@ -6,19 +6,20 @@ Reads the stdout of `claude -p --output-format stream-json --verbose`
 decoder, and prints the reply's verdict: outcome, error kind with what to
 do about it, session id, result text, errors, cost, turns, event counts
 and any line that could not be used. Exit 0 for a success, 1 for a run
-that failed, 2 when the input is unusable.
+that failed, 2 when the input is unusable. With ``--json`` the verdict,
+or why the input is unusable, is one JSON object whose ``ok`` is true
+exactly when the exit code is 0, as for every other command.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from sandwarden.cli.common import printable
-from sandwarden.domain.errors import ErrorKind
+from sandwarden.cli.common import Output, printable
+from sandwarden.domain.errors import ErrorKind, WardenError
 from sandwarden.domain.events import (
     CorruptLine,
     Event,
@@ -107,9 +108,10 @@ def register(
 
 def run(args: argparse.Namespace) -> int:
     """Print the verdict of the transcript ``args.file``."""
+    output = Output.current(json=args.json)
     name = "standard input" if args.file == "-" else args.file
     if args.file == "-" and sys.stdin is None:
-        return _unusable("standard input is closed")
+        return _unusable(output, "standard input is closed")
     problems = _Problems()
     try:
         if args.file == "-":
@@ -119,23 +121,24 @@ def run(args: argparse.Namespace) -> int:
                 reply = _read(stream, args.max_line, problems)
     except OSError as error:
         reason = error.strerror or str(error)
-        return _unusable(f"cannot read {name}: {reason}")
+        return _unusable(output, f"cannot read {name}: {reason}")
     if problems.size == 0:
-        return _unusable(f"{name} is empty")
+        return _unusable(output, f"{name} is empty")
     if reply.json_events == 0:
         return _unusable(
+            output,
             f"{name} holds no stream-json event "
             f"({problems.summary() or 'nothing'})",
         )
 
+    code = 0 if reply.outcome is Outcome.SUCCESS else 1
     # Claude's text may hold a lone surrogate (from a "\ud800" escape):
     # JSON stays ASCII, text gets it backslash-escaped.
-    if args.json:
-        print(json.dumps(summary(reply)))
-    else:
-        print(printable(describe(reply, name, problems), sys.stdout))
+    if output.json:
+        return output.emit(summary(reply), code=code)
+    print(printable(describe(reply, name, problems), sys.stdout))
 
-    return 0 if reply.outcome is Outcome.SUCCESS else 1
+    return code
 
 
 def summary(reply: Reply) -> dict[str, object]:
@@ -313,8 +316,13 @@ def _read(stream: BinaryIO, max_line: int, problems: _Problems) -> Reply:
     return builder.build()
 
 
-def _unusable(message: str) -> int:
-    print(f"sandwarden transcript: {message}; {_EXPECTED}", file=sys.stderr)
+def _unusable(output: Output, problem: str) -> int:
+    message = f"{problem}; {_EXPECTED}"
+    if output.json:
+        output.fail(WardenError.invalid(message))
+    else:
+        print(f"sandwarden transcript: {message}", file=sys.stderr)
+
     return 2
 
 

@@ -75,6 +75,7 @@ def test_json_output_is_one_object_with_values_in_key_units(
 
     shown = json.loads(capsys.readouterr().out)
     assert code == 0
+    assert shown["ok"] is True
     assert shown["config_file"] is None
     assert shown["settings"]["probe_timeout_ms"] == {
         "value": 4500,
@@ -101,6 +102,25 @@ def test_a_bad_value_exits_2_naming_the_variable(
     assert "SANDBOX_SELF_HEAL_MAX_ATTEMPTS='three'" in captured.err
     assert "BOT_RUNTIME_DIR='bot'" in captured.err
     assert len(captured.err.splitlines()) == 2
+
+
+def test_a_bad_value_under_json_is_one_failed_object_on_stdout(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SANDBOX_PROBE_TIMEOUT_MS", "abc")
+
+    code = run("--json")
+
+    captured = capsys.readouterr()
+    answer = json.loads(captured.out)
+    assert code == 2
+    assert captured.err == ""
+    assert answer["ok"] is False
+    assert answer["error"]["kind"] == "invalid_input"
+    assert answer["error"]["exit_code"] == 2
+    shown = answer["error"]["message"] + answer["error"]["detail"]
+    assert "SANDBOX_PROBE_TIMEOUT_MS='abc'" in shown
 
 
 def test_an_unknown_set_key_exits_2_listing_the_keys(

@@ -134,6 +134,40 @@ def test_bad_usage_exits_2_and_says_why(
     assert said in err
 
 
+def test_an_unknown_scenario_under_json_is_one_failed_object_on_stdout(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    code, out, err = run(capsysbinary, "nope", "--json")
+
+    answer = json.loads(out)
+    assert code == 2
+    assert err == ""
+    assert answer["ok"] is False
+    assert answer["error"]["kind"] == "invalid_input"
+    assert answer["error"]["exit_code"] == 2
+    assert "nope: no built-in scenario" in answer["error"]["message"]
+    assert "expired-oauth" in answer["error"]["message"]
+
+
+def test_a_simulation_that_breaks_under_json_is_a_failed_object(
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("the world fell over")
+
+    monkeypatch.setattr("sandwarden.cli.simulate.run_scenario", broken)
+
+    code, out, _ = run(capsysbinary, "hang", "--json")
+
+    answer = json.loads(out)
+    assert code == 1
+    assert answer["ok"] is False
+    assert answer["error"]["kind"] == "unknown"
+    assert answer["error"]["exit_code"] == 1
+    assert "the world fell over" in answer["error"]["message"]
+
+
 def test_an_unusable_file_exits_2_naming_the_file_and_the_problem(
     capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
 ) -> None:

@@ -95,7 +95,8 @@ def test_json_output_has_exactly_the_documented_keys(
 
     summary = json.loads(capsys.readouterr().out)
     assert code == 1
-    assert set(summary) == JSON_KEYS
+    assert set(summary) == {"ok", *JSON_KEYS}
+    assert summary["ok"] is False
     assert summary["outcome"] == "error"
     assert summary["error_kind"] == "usage_limit"
     assert summary["is_error"] is True
@@ -177,6 +178,25 @@ def test_unusable_input_exits_two_naming_the_file(
     assert "stream-json" in err
 
 
+def test_unusable_input_under_json_is_one_failed_object_on_stdout(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "absent.jsonl"
+
+    code = run(str(path), "--json")
+
+    captured = capsys.readouterr()
+    answer = json.loads(captured.out)
+    assert code == 2
+    assert captured.err == ""
+    assert answer["ok"] is False
+    assert answer["error"]["kind"] == "invalid_input"
+    assert answer["error"]["exit_code"] == 2
+    assert f"cannot read {path}" in answer["error"]["message"]
+    assert "stream-json" in answer["error"]["message"]
+
+
 def test_json_lines_that_are_no_events_are_not_called_non_json(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -237,6 +257,7 @@ def test_a_lone_surrogate_survives_json_output(
 
     summary = json.loads(capsys.readouterr().out)
     assert code == 0
+    assert summary["ok"] is True
     assert summary["result_text"] == "half \ud800 a pair"
 
 
