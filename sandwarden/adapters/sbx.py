@@ -51,6 +51,8 @@ __all__ = ["SBX_OPERATIONS", "SbxCli"]
 # numbers, hyphens and periods"; "default" is reserved.
 _SBX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]+")
 _RESERVED = frozenset({"default"})
+# The sbx service whose secret is Claude's credential.
+_SERVICE = "anthropic"
 
 #: What sbx offers: no image tag, no export of a stored template (a
 #: template is written to a tar as it is saved: ``SAVE_TO_TAR``).
@@ -240,15 +242,20 @@ class SbxCli(SandboxCli):
         a configured login whether or not the host holds a real one, and
         may call the sentinel an API key. Hence:
 
-        1. `sbx secret ls` decides whether a credential exists, and its
-           kind (OAuth from /login, or an API key, which the billing
-           guard must see);
-        2. `claude auth status` inside must answer: it proves that the
+        1. `claude auth status` inside must answer: it proves that the
            sandbox runs, the workspace is right and the CLI is there, and
            its account fields (email, organisation, plan) and a
            non-first-party provider are kept;
-        3. when the secret list cannot be read (an sbx without `secret
-           ls`), the inside answer is all there is, and is returned.
+        2. `sbx secret ls --service anthropic --json` decides whether a
+           credential is stored: a non-empty ``secrets`` list (the
+           reference's check, sbx-kits-contrib ``tck/e2e.go``);
+        3. its kind comes from the table of the same command:
+           ``(oauth configured)`` is a /login token, anything else an API
+           key, so the billing guard fails closed;
+        4. only an sbx that does not know the command or an option (an
+           sbx before `--json` is read from its table) leaves the inside
+           answer as all there is. Any other failure of the secret list
+           (daemon down or wedged) is the probe's failure.
 
         Neither says the token still works: the next run's auth error
         does.
@@ -258,38 +265,38 @@ class SbxCli(SandboxCli):
             return inside
         stored = await self.stored_credential()
         if not is_successful(stored):
+            return Failure(stored.failure())
+        credential = stored.unwrap()
+        if credential is None:
             return inside
 
-        return Success(_combine(stored.unwrap(), inside.unwrap()))
+        return Success(_combine(credential, inside.unwrap()))
 
     async def stored_credential(
         self,
-    ) -> Result[StoredCredential, WardenError]:
+    ) -> Result[StoredCredential | None, WardenError]:
         """
         The Claude credential sbx holds on the host, if any.
 
-        `secret ls --json` says whether one is stored but not whether it
-        is an OAuth token; the table's ``(oauth configured)`` does. A
-        credential of unknown kind is reported as an API key, so that the
-        billing guard fails closed.
+        None when this sbx cannot say (it lacks `secret ls`, or
+        `--service`); a failure for anything else.
         """
         listed = await self._secrets(("--json",))
-        if not is_successful(listed) and (
-            listed.failure().kind is ErrorKind.UNSUPPORTED_OPTION
-        ):
-            return await self._secrets(())
+        if _unknown_to_sbx(listed):
+            # Before `--json` (about v0.42): the table is all there is.
+            table = await self._secrets(())
+            if _unknown_to_sbx(table):
+                return Success(None)
+            return table
         if not is_successful(listed) or not listed.unwrap().stored:
             return listed
-        if listed.unwrap().oauth:
-            return listed
         table = await self._secrets(())
+        if _unknown_to_sbx(table):
+            return listed
+        if not is_successful(table):
+            return Failure(table.failure())
 
-        return Success(
-            replace(
-                listed.unwrap(),
-                oauth=is_successful(table) and table.unwrap().oauth,
-            ),
-        )
+        return Success(replace(listed.unwrap(), oauth=table.unwrap().oauth))
 
     async def _secrets(
         self,
@@ -297,9 +304,19 @@ class SbxCli(SandboxCli):
     ) -> Result[StoredCredential, WardenError]:
         return (
             await self.call(
-                ("secret", "ls", *flags), Context.TOOL, self._timeouts.query
+                ("secret", "ls", "--service", _SERVICE, *flags),
+                Context.TOOL,
+                self._timeouts.query,
             )
-        ).bind(lambda out: parse_secrets(_text(out.stdout)))
+        ).bind(lambda out: parse_secrets(_text(out.stdout), _SERVICE))
+
+
+def _unknown_to_sbx(answer: Result[object, WardenError]) -> bool:
+    """Whether sbx said it does not know the command or an option."""
+    return not is_successful(answer) and answer.failure().kind in {
+        ErrorKind.UNSUPPORTED_OPTION,
+        ErrorKind.UNSUPPORTED,
+    }
 
 
 def _combine(stored: StoredCredential, inside: AuthStatus) -> AuthStatus:

@@ -18,7 +18,8 @@ accepted, because users run many versions of both tools:
 - `version`: ``github.com/docker/sandboxes/cli-plugin vX.Y.Z <sha>``,
   sbx ``Client Version:  vX <sha>`` (up to 0.31) and ``sbx version: vX
   <sha>`` (later).
-- `sbx secret ls` (JSON ``{"secrets": [...]}`` or the table), `sbx
+- `sbx secret ls --service S` (JSON ``{"secrets": [...]}``, read for
+  its length only, or the table), `sbx
   template ls` (table or JSON), `docker image load` output.
 """
 
@@ -86,9 +87,9 @@ class StoredCredential:
     """
     What `sbx secret ls` says about one service's credential on the host.
 
-    ``oauth`` is true when the stored secret is a /login token rather
-    than an API key; ``scopes`` lists where it is stored (``(global)`` or
-    sandbox names).
+    ``oauth`` is true when the stored secret is known to be a /login
+    token rather than an API key; ``scopes`` lists where it is stored
+    (``(global)`` or sandbox names) when the table said so.
     """
 
     service: str
@@ -193,17 +194,30 @@ def parse_secrets(
     text: str,
     service: str = "anthropic",
 ) -> Result[StoredCredential, WardenError]:
-    """Read `sbx secret ls [--json]` for the credential of ``service``."""
+    """
+    Read `sbx secret ls --service SERVICE [--json]` for that credential.
+
+    JSON: sbx has filtered by service, so a non-empty ``secrets`` list
+    means one is stored (``null``, Go's empty list, means none). Its
+    entries' keys are not documented and are not read: JSON tells
+    neither the kind nor the scope. The table names the service in its
+    rows and marks a /login token ``(oauth configured)``.
+    """
     document = find_json_object(text)
     if document is not None:
-        entries = document.get("secrets")
+        # A missing key is not "none stored": it is some other answer.
+        entries = document.get("secrets") if "secrets" in document else ()
         if entries is None:
             entries = []
         if not isinstance(entries, list):
             return Failure(
-                _unreadable("`sbx secret ls --json`", "a 'secrets' list", text)
+                _unreadable(
+                    "`sbx secret ls --json`",
+                    "an object with a 'secrets' list",
+                    text,
+                )
             )
-        return Success(_credential_from_json(entries, service))
+        return Success(StoredCredential(service, bool(entries)))
 
     scopes: list[str] = []
     oauth = False
@@ -293,33 +307,6 @@ def _workspaces(raw: object) -> tuple[str, ...]:
         return ()
 
     return tuple(item for item in raw if isinstance(item, str) and item)
-
-
-def _credential_from_json(
-    entries: list[object],
-    service: str,
-) -> StoredCredential:
-    scopes: list[str] = []
-    oauth = False
-    for entry in entries:
-        if not isinstance(entry, Mapping):
-            continue
-        names = {
-            _text(entry.get(key)).lower()
-            for key in ("service", "name", "Service", "Name")
-        }
-        if service not in names:
-            continue
-        scopes.append(
-            _text(entry.get("scope") or entry.get("Scope")) or "(global)"
-        )
-        kind = " ".join(
-            _text(entry.get(key))
-            for key in ("type", "kind", "auth", "secret", "value")
-        )
-        oauth = oauth or "oauth" in kind.lower() or entry.get("oauth") is True
-
-    return StoredCredential(service, bool(scopes), oauth, tuple(scopes))
 
 
 def _templates_from_json(

@@ -498,6 +498,121 @@ def test_sbx_auth_reports_a_stored_api_key_for_the_billing_guard(
     assert status.api_key_source
 
 
+LOGGED_IN_INSIDE: dict[str, object] = {
+    "out": '{"loggedIn": true, "authMethod": "claude.ai"}'
+}
+
+
+def test_sbx_asks_for_the_anthropic_secret_by_service_in_json(
+    sbx: Stub,
+) -> None:
+    sbx.reply(
+        [
+            (["exec"], LOGGED_IN_INSIDE),
+            (["secret", "ls"], {"out": '{"secrets": []}'}),
+        ],
+    )
+
+    sync(lambda: standalone(sbx).auth_status(NAME, WORKSPACE, Limits(5.0)))
+
+    asked = [call for call in sbx.calls() if call[:2] == ["secret", "ls"]]
+    assert asked == [["secret", "ls", "--service", "anthropic", "--json"]]
+
+
+def test_sbx_reads_any_non_empty_secret_list_as_a_stored_credential(
+    sbx: Stub,
+) -> None:
+    # Entry keys are undocumented: whatever they are, one entry counts.
+    sbx.reply(
+        [
+            (["exec"], LOGGED_IN_INSIDE),
+            (
+                ["secret", "ls", "--service", "anthropic", "--json"],
+                {"out": '{"secrets": [{"whatever": 1}]}'},
+            ),
+            (
+                ["secret", "ls", "--service", "anthropic"],
+                {"out": "SCOPE  TYPE  NAME  SECRET\n"},
+            ),
+        ],
+    )
+
+    status = sync(
+        lambda: standalone(sbx).auth_status(NAME, WORKSPACE, Limits(5.0))
+    ).unwrap()
+
+    assert status.logged_in
+    assert status.auth_method == "api_key"
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (
+            {
+                "err": "ERROR: ensure daemon: daemon failed to start "
+                "properly after 10 retries\n",
+                "code": 1,
+            },
+            UnavailableReason.DAEMON_DOWN,
+        ),
+        ({"sleep": 30}, UnavailableReason.WEDGED),
+    ],
+    ids=["daemon-down", "wedged"],
+)
+def test_sbx_auth_reports_a_failing_secret_list_instead_of_falling_back(
+    sbx: Stub, reply: dict[str, object], reason: UnavailableReason
+) -> None:
+    sbx.reply([(["exec"], LOGGED_IN_INSIDE), (["secret", "ls"], reply)])
+    runtime = SbxCli(
+        env=sbx.env(), policy=QUICK, timeouts=ToolTimeouts(query=0.5)
+    )
+
+    status = sync(lambda: runtime.auth_status(NAME, WORKSPACE, Limits(5.0)))
+
+    assert status.failure().reason is reason
+
+
+def test_sbx_without_the_secret_command_leaves_the_inside_answer(
+    sbx: Stub,
+) -> None:
+    unknown = {
+        "err": "ERROR: sbx: unknown command: sbx secret\n\n"
+        "Usage:  sbx COMMAND\n",
+        "code": 1,
+    }
+    sbx.reply([(["exec"], LOGGED_IN_INSIDE), (["secret", "ls"], unknown)])
+
+    status = sync(
+        lambda: standalone(sbx).auth_status(NAME, WORKSPACE, Limits(5.0))
+    ).unwrap()
+
+    assert status.logged_in
+    assert status.auth_method == "claude.ai"
+
+
+def test_sbx_without_json_on_secret_ls_reads_its_table(sbx: Stub) -> None:
+    sbx.reply(
+        [
+            (["exec"], LOGGED_IN_INSIDE),
+            (
+                ["secret", "ls", "--service", "anthropic", "--json"],
+                {"err": "ERROR: unknown flag: --json\n", "code": 1},
+            ),
+            (
+                ["secret", "ls", "--service", "anthropic"],
+                {"out": "SCOPE  TYPE  NAME  SECRET\n"},
+            ),
+        ],
+    )
+
+    status = sync(
+        lambda: standalone(sbx).auth_status(NAME, WORKSPACE, Limits(5.0))
+    ).unwrap()
+
+    assert status.logged_in is False
+
+
 def test_a_tool_missing_from_path_is_tool_missing(tmp_path: Path) -> None:
     runtime = DockerSandboxCli(env={"PATH": str(tmp_path)})
 

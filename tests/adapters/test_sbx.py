@@ -167,6 +167,51 @@ def test_sbx_probe_reports_an_oauth_secret_as_a_subscription_login(
     assert status.api_key_source is None
 
 
+@pytest.mark.parametrize(
+    ("generation", "kind", "method"),
+    [
+        (SbxGeneration.CURRENT, "api_key", "api_key"),
+        (SbxGeneration.EARLY, "oauth", "claude.ai"),
+        (SbxGeneration.EARLY, "api_key", "api_key"),
+    ],
+)
+def test_sbx_probe_reads_the_kind_of_the_stored_secret_in_each_generation(
+    tmp_path: Path, generation: SbxGeneration, kind: str, method: str
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.SBX)
+    tools.set_generation(sbx=generation)
+    tools.add_secret("anthropic", kind)
+    tools.add_secret("github", "oauth")
+    tools.add_sandbox("main", str(workspace))
+    runtime = SbxCli(env=tools.environment(), policy=QUICK)
+
+    status = asyncio.run(
+        runtime.auth_status(
+            SandboxName("main"), Workspace(str(workspace)), Limits(10.0)
+        )
+    ).unwrap()
+
+    assert status.logged_in
+    assert status.auth_method == method
+
+
+def test_sbx_probe_without_a_stored_secret_is_logged_out(
+    tmp_path: Path,
+) -> None:
+    tools, workspace = fakes(tmp_path, Tool.SBX)
+    tools.add_secret("github", "oauth")
+    tools.add_sandbox("main", str(workspace))
+    runtime = SbxCli(env=tools.environment(), policy=QUICK)
+
+    status = asyncio.run(
+        runtime.auth_status(
+            SandboxName("main"), Workspace(str(workspace)), Limits(10.0)
+        )
+    ).unwrap()
+
+    assert status.logged_in is False
+
+
 def test_sbx_save_leaves_a_template_in_its_store(tmp_path: Path) -> None:
     tools, workspace = fakes(tmp_path, Tool.SBX)
     tools.add_sandbox("main", str(workspace))

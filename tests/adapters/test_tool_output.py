@@ -347,9 +347,14 @@ def test_both_sbx_version_formats_are_read(text: str, version: str) -> None:
         (
             '{"secrets": [{"scope": "(global)", "type": "service", '
             '"name": "anthropic", "secret": "sk-a****"}]}',
-            StoredCredential("anthropic", True, False, ("(global)",)),
+            StoredCredential("anthropic", True),
+        ),
+        (
+            '{"secrets": [{"unknown": "shape"}]}',
+            StoredCredential("anthropic", True),
         ),
         ('{"secrets": []}', StoredCredential("anthropic", False)),
+        ('{"secrets": null}', StoredCredential("anthropic", False)),
         (
             "SCOPE      TYPE      NAME        SECRET\n"
             "(global)   service   github      gho_GCaw4o****...****43qy\n",
@@ -365,12 +370,32 @@ def test_both_sbx_version_formats_are_read(text: str, version: str) -> None:
             StoredCredential("anthropic", True, True, ("(global)",)),
         ),
     ],
-    ids=["json", "json-empty", "table-other", "table-oauth", "bare-line"],
+    ids=[
+        "json",
+        "json-any-entry",
+        "json-empty",
+        "json-null",
+        "table-other",
+        "table-oauth",
+        "bare-line",
+    ],
 )
 def test_the_stored_claude_credential_is_read(
     text: str, expected: StoredCredential
 ) -> None:
     assert parse_secrets(text).unwrap() == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"error": "no"}', '{"secrets": "anthropic"}'],
+    ids=["no-secrets-key", "not-a-list"],
+)
+def test_json_without_a_secrets_list_is_unreadable(text: str) -> None:
+    read = parse_secrets(text)
+
+    assert read.failure().kind is ErrorKind.UNKNOWN
+    assert "'secrets' list" in read.failure().message
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,9 @@ with sbx's ``ERROR: `` prefix, exit 1 (flag errors too). Switches:
 ``exec`` starts a stopped sandbox first, as sbx documents; ``rm`` without
 ``-f`` refuses when stdin is not a terminal (the real one would prompt).
 A new sandbox is logged in when an ``anthropic`` host secret exists.
+``secret ls [--service S]`` lists the host secrets: ``--json`` as
+``{"secrets": [...]}`` (not in the early generation, as before v0.42),
+the table with ``(oauth configured)`` for a /login token.
 """
 
 from __future__ import annotations
@@ -147,6 +150,12 @@ def _dispatch(state_file: StateFile, words: list[str]) -> int:
         flags_, interspersed = flags, True
     if key == "ls" and state.fakes.sbx_generation is SbxGeneration.EARLY:
         flags_ = [flag for flag in flags if flag.long != "format"]
+    if (
+        key == "secret ls"
+        and state.fakes.sbx_generation is SbxGeneration.EARLY
+    ):
+        # `secret ls --json` came with v0.42's JSON on read-only commands.
+        flags_ = [flag for flag in flags if flag.long != "json"]
     try:
         parsed = parse_flags(rest, flags_, interspersed=interspersed)
     except FlagError as error:
