@@ -2,7 +2,8 @@
 `sandwarden ask PROMPT`: one turn, Claude's answer printed as it arrives.
 
 The prompt is the argument, or standard input for ``-`` or none. The
-answer goes to stdout as it streams, then a newline; what the warden did
+answer goes to stdout as it streams, its last line ended with a newline
+(before a note or a log line joins it on a terminal); what the warden did
 on the way (a heal, a new conversation and why) goes to stderr. With
 ``--json`` nothing streams and the final reply is one JSON object.
 """
@@ -11,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, TextIO
+from typing import Any
 
 from returns.pipeline import is_successful
 
 from sandwarden.cli.common import (
     Session,
     add_command,
-    printable,
     run_with_warden,
 )
 from sandwarden.domain.errors import WardenError
@@ -66,7 +66,7 @@ async def _ask(session: Session, args: argparse.Namespace) -> int:
     prompt = _prompt(args.prompt)
     if isinstance(prompt, WardenError):
         return output.fail(prompt)
-    live = _Live(output.out) if not output.json else None
+    live = output.live() if not output.json else None
 
     result = await session.warden.ask(
         prompt,
@@ -129,23 +129,3 @@ def reply_json(reply: Reply, conversation: str | None) -> dict[str, Any]:
         "usage": None if reply.usage is None else dict(reply.usage),
         "notes": list(reply.notes),
     }
-
-
-class _Live:
-    """Writes the answer's pieces as they come; ends the line once."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._written = False
-
-    def __call__(self, text: str) -> None:
-        if not text:
-            return
-        self._stream.write(printable(text, self._stream))
-        self._stream.flush()
-        self._written = True
-
-    def end(self) -> None:
-        if self._written:
-            self._stream.write("\n")
-            self._stream.flush()

@@ -14,7 +14,9 @@ Output: human text by default; with ``--json`` one JSON object on
 stdout, ``{"ok": true, ...}`` or ``{"ok": false, "error": {...}}``,
 ASCII with JSON's escapes, so that any text fits any stdout (a lone
 surrogate from a stream-json escape included); ``printable`` does the
-same for human text.
+same for human text. Text streamed to stdout as it comes (``live``)
+has its last line ended before anything else is printed where it
+shows, so a note or a log line never runs into it.
 Errors without ``--json`` are one line on stderr,
 ``sandwarden: <kind>: <message>``, then the evidence when there is any.
 """
@@ -30,7 +32,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum, unique
 from typing import Any, TextIO, assert_never
@@ -48,6 +50,7 @@ __all__ = [
     "EXIT_CODES_HELP",
     "Exit",
     "HelpFormatter",
+    "LiveText",
     "Output",
     "Session",
     "add_command",
@@ -248,6 +251,52 @@ def printable(text: str, stream: TextIO) -> str:
     return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
+class LiveText:
+    """
+    Text written to stdout as it streams, its last line ended once.
+
+    Where stdout and stderr show in one place (a terminal, ``2>&1``),
+    ``interrupt`` ends an unfinished line before stderr is written, so
+    that a log line starts a line of its own; elsewhere stdout keeps the
+    text as it came, ended by ``end`` alone.
+    """
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self._out = out
+        self._shared = _same_place(out, err)
+        self._open = False
+
+    def __call__(self, text: str) -> None:
+        if not text:
+            return
+        self._out.write(printable(text, self._out))
+        self._out.flush()
+        self._open = not text.endswith("\n")
+
+    def interrupt(self) -> None:
+        """End an unfinished line that stderr's next words would join."""
+        if self._shared:
+            self.end()
+
+    def end(self) -> None:
+        """End the last line with a newline, unless the text did."""
+        if self._open:
+            self._out.write("\n")
+            self._out.flush()
+            self._open = False
+
+
+def _same_place(one: TextIO, other: TextIO) -> bool:
+    """Whether both streams write to the same file, pipe or terminal."""
+    try:
+        return os.path.samestat(
+            os.fstat(one.fileno()),
+            os.fstat(other.fileno()),
+        )
+    except (OSError, ValueError):  # no descriptor (a StringIO), or closed
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class Output:
     """Where a command's words go: text on a terminal, or one JSON object."""
@@ -255,24 +304,49 @@ class Output:
     json: bool
     out: TextIO
     err: TextIO
+    _live: list[LiveText] = field(
+        default_factory=list,
+        init=False,
+        repr=False,
+        compare=False,
+    )
 
     @classmethod
     def current(cls, *, json: bool) -> Output:
         """Write to this moment's ``sys.stdout`` and ``sys.stderr``."""
         return cls(json=json, out=sys.stdout, err=sys.stderr)
 
+    def live(self) -> LiveText:
+        """A writer of text streamed to stdout as it comes."""
+        text = LiveText(self.out, self.err)
+        self._live.append(text)
+
+        return text
+
+    def before_stderr(self) -> None:
+        """End a live line that what is written to stderr next would join."""
+        for text in self._live:
+            text.interrupt()
+
     def say(self, text: str = "") -> None:
         """A line of the human answer (nothing under ``--json``)."""
         if not self.json:
+            self._end_live()
             print(printable(text, self.out), file=self.out, flush=True)
 
     def note(self, text: str) -> None:
         """A side remark on stderr, in both modes."""
+        self.before_stderr()
         print(f"sandwarden: {text}", file=self.err, flush=True)
+
+    def _end_live(self) -> None:
+        for text in self._live:
+            text.end()
 
     def emit(self, payload: Mapping[str, Any], *, code: int = 0) -> int:
         """Print ``payload`` as the JSON answer (when ``--json``)."""
         if self.json:
+            self._end_live()
             shown = {"ok": code == 0, **payload}
             print(
                 json.dumps(shown, indent=2),
@@ -297,6 +371,7 @@ class Output:
         kind = str(error.kind)
         if error.reason is not None:
             kind = f"{kind} ({error.reason})"
+        self.before_stderr()
         print(f"sandwarden: {kind}: {error.message}", file=self.err)
         detail = error.detail.strip()
         if detail and detail not in error.message:
@@ -341,7 +416,11 @@ def run_with_warden(
     if settings is None:
         return int(Exit.USAGE)
 
-    with logging_to_stderr(settings.log_level, journal=journal_logs):
+    with logging_to_stderr(
+        settings.log_level,
+        journal=journal_logs,
+        before=output.before_stderr,
+    ):
         return _run(settings, output, work, virtual_time=virtual_time)
 
 
@@ -393,13 +472,16 @@ def load(args: argparse.Namespace, output: Output) -> Settings | None:
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A handler on whatever ``sys.stderr`` is when a record comes."""
 
-    def __init__(self) -> None:
+    def __init__(self, before: Callable[[], None] | None) -> None:
         super().__init__(sys.stderr)
+        self._before = before
 
     def emit(self, record: logging.LogRecord) -> None:
         # Not setStream: it flushes the old stream (perhaps closed by
         # now) outside the error handling that ``emit`` gives a write.
         self.stream = sys.stderr
+        if self._before is not None:
+            self._before()
         super().emit(record)
 
 
@@ -408,16 +490,18 @@ def logging_to_stderr(
     level: LogLevel,
     *,
     journal: bool = True,
+    before: Callable[[], None] | None = None,
 ) -> Iterator[None]:
     """
     Log the library's records to stderr at ``level`` while inside.
 
-    ``journal`` off leaves out the journal's notes below WARNING. On
+    ``journal`` off leaves out the journal's notes below WARNING;
+    ``before`` runs before each record is written. On
     leaving, the logger is as it was: a program that runs commands in
     its own process (tests, a shell) keeps its logging.
     """
     logger = logging.getLogger(_LOGGER)
-    handler = _StderrHandler()
+    handler = _StderrHandler(before)
     handler.setFormatter(_Formatter())
     if not journal:
         handler.addFilter(_without_journal)

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from sandwarden.cli.ask import _Live
+from sandwarden.cli.common import LiveText
 from sandwarden.simulator.fakes import FakeTools
 from sandwarden.simulator.world import Behaviour, LoginMethod, Plan, World
 from tests.cli.warden_cli import (
@@ -128,12 +130,110 @@ def test_a_prompt_of_bytes_that_are_not_utf8_is_bad_usage(
 def test_live_text_no_encoding_takes_is_written_escaped() -> None:
     buffer = io.BytesIO()
     stream = io.TextIOWrapper(buffer, encoding="utf-8", write_through=True)
-    live = _Live(stream)
+    live = LiveText(stream, io.StringIO())
 
     live("half \ud800 a pair")
     live.end()
 
     assert buffer.getvalue() == b"half \\ud800 a pair\n"
+
+
+def test_live_text_that_ends_its_line_gets_no_second_newline() -> None:
+    out = io.StringIO()
+    live = LiveText(out, io.StringIO())
+
+    live("first line\n")
+    live("second line\n")
+    live.end()
+
+    assert out.getvalue() == "first line\nsecond line\n"
+
+
+def test_live_text_ends_its_line_before_stderr_where_both_show(
+    tmp_path: Path,
+) -> None:
+    with (tmp_path / "both").open("w", encoding="utf-8") as both:
+        live = LiveText(both, both)
+
+        live("partial")
+        live.interrupt()
+        live(" more")
+        live.end()
+
+    assert (tmp_path / "both").read_text("utf-8") == "partial\n more\n"
+
+
+def test_live_text_apart_from_stderr_keeps_its_line_whole(
+    tmp_path: Path,
+) -> None:
+    with (
+        (tmp_path / "out").open("w", encoding="utf-8") as out,
+        (tmp_path / "err").open("w", encoding="utf-8") as err,
+    ):
+        live = LiveText(out, err)
+
+        live("partial")
+        live.interrupt()
+        live(" more")
+        live.end()
+
+    assert (tmp_path / "out").read_text("utf-8") == "partial more\n"
+
+
+def test_a_log_line_starts_below_the_answer_when_both_share_a_stream(
+    workspace: Path,
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandwarden",
+            "ask",
+            "hello",
+            "--runtime",
+            "sim",
+            "--log-level",
+            "info",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=workspace,
+        timeout=60,
+        check=False,
+    )
+
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stdout
+    assert lines[0] == "You said: hello"
+    assert lines[1].startswith("sandwarden: info: ")
+
+
+def test_the_answer_apart_from_the_logs_is_the_text_and_one_newline(
+    workspace: Path,
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandwarden",
+            "ask",
+            "hello",
+            "--runtime",
+            "sim",
+            "--log-level",
+            "info",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=workspace,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "You said: hello\n"
+    assert "sandwarden: info: " in done.stderr
 
 
 def test_a_logged_out_sandbox_without_self_heal_needs_a_human(
