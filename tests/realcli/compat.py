@@ -10,7 +10,9 @@ For each version it runs the tier's scenarios against the Messages API
 stand-in, writes the transcripts to ``tests/realcli/captures/<version>/``
 (machine paths and ports scrubbed) and then writes
 ``docs/compatibility.md``: the versions run, the event types and keys
-each printed, and the differences between neighbours.
+each printed, and the differences between neighbours. The summary table
+in the README, between ``README_START`` and ``README_END``, is rendered
+from the same captures by ``readme_table`` and rewritten with it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ from tests.realcli.harness import (
 
 CAPTURES = Path(__file__).resolve().parent / "captures"
 DOC = ROOT / "docs" / "compatibility.md"
+README = ROOT / "README.md"
+README_START = "<!-- compatibility table: python -m tests.realcli.compat -->"
+README_END = "<!-- end of the compatibility table -->"
 OAUTH = {"CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-dummy"}
 # Long enough for the first retry of a dead login to be printed (the CLI
 # waits about 0.5 s before it), short enough not to wait for the rest.
@@ -407,6 +412,70 @@ def behaviours(captures: Mapping[str, Capture]) -> dict[str, str]:
     }
 
 
+def readme_table(results: Mapping[str, Mapping[str, Capture]]) -> str:
+    """The README's summary table for the versions in ``results``."""
+    lines = [
+        "| CLI | resume keeps the id | unknown `--resume` id "
+        "| 529 `api_retry` error | start-up probe | spent plan quota says |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for version, captures in results.items():
+        row = " | ".join(_summary(captures))
+        lines.append(f"| {version} | {row} |")
+
+    return "\n".join(lines) + "\n"
+
+
+def _summary(captures: Mapping[str, Capture]) -> tuple[str, ...]:
+    notes = json.loads(captures["_notes"].stdout)
+    overload = [
+        line
+        for line in captures["overloaded_then_ok"].lines()
+        if line.get("subtype") == "api_retry"
+    ]
+    probes = sorted(
+        {
+            request
+            for capture in captures.values()
+            for request in capture.requests
+            if not request.startswith("POST /v1/messages")
+        }
+    )
+    quota = captures["plan_limit_oauth"].lines()[-1]
+    said = str(quota.get("result", "")).split("·")[0].strip()
+
+    return (
+        _yes(notes["resume_keeps_id"]),
+        "the requested one"
+        if notes["unknown_resume_echoes_id"]
+        else "a made-up one",
+        f"`{overload[0].get('error')}`" if overload else "none seen",
+        ", ".join(f"`{probe}`" for probe in probes) or "none",
+        f'"{said}"',
+    )
+
+
+def readme_section(text: str) -> str | None:
+    """The table between the README's markers, or None without them."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return None
+
+    return text[start + len(README_START) : end].strip("\n") + "\n"
+
+
+def with_readme_table(text: str, table: str) -> str:
+    """``text`` (the README) with ``table`` between its markers."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        msg = f"README.md lacks the markers {README_START!r}/{README_END!r}"
+        raise ValueError(msg)
+    head = text[: start + len(README_START)]
+
+    # Blank lines keep the markers apart from the table's own block.
+    return f"{head}\n\n{table}\n{text[end:]}"
+
+
 def _limit_text(capture: Capture) -> str:
     lines = capture.lines()
     statuses = [
@@ -519,7 +588,11 @@ def main(argv: list[str]) -> int:
         print(f"captured {version}", file=sys.stderr)
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(render(results))
+    README.write_text(
+        with_readme_table(README.read_text(), readme_table(results))
+    )
     print(DOC.relative_to(ROOT))
+    print(README.relative_to(ROOT))
 
     return 0
 

@@ -1,13 +1,16 @@
 """
 The compatibility page and the captures it is made from stay in step.
 
-The first test needs no binary: the committed page must be exactly what
-the committed captures render to. The second runs the real CLI and
-checks that the captures of its version still describe what it prints.
+The first tests need no binary: the committed page, and the README's
+summary table, must be exactly what the committed captures render to.
+The last runs the real CLI and checks that the captures of its version
+still describe what it prints; a version without captures skips there,
+and fails under CI, as a missing binary does (``conftest.claude_bin``).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -15,12 +18,18 @@ import pytest
 
 from tests.realcli.compat import (
     DOC,
+    README,
+    README_END,
+    README_START,
     SCENARIOS,
     committed_versions,
     load_captures,
+    readme_section,
+    readme_table,
     render,
     run_scenario,
     shapes,
+    with_readme_table,
 )
 
 REGENERATE = "run: .venv/bin/python -m tests.realcli.compat"
@@ -37,14 +46,55 @@ def test_the_page_is_rendered_from_the_committed_captures() -> None:
     )
 
 
+def test_the_readme_table_is_rendered_from_the_committed_captures() -> None:
+    versions = committed_versions()
+
+    table = readme_table({v: load_captures(v) for v in versions})
+
+    section = readme_section(README.read_text())
+    assert section is not None, "README.md lost its compatibility markers"
+    assert section == table, (
+        f"README.md's compatibility table is stale; {REGENERATE}"
+    )
+
+
+def test_rewriting_the_readme_table_changes_only_the_table() -> None:
+    text = f"intro\n{README_START}\nold\n{README_END}\nrest\n"
+
+    rewritten = with_readme_table(text, "| new |\n")
+
+    assert rewritten == (
+        f"intro\n{README_START}\n\n| new |\n\n{README_END}\nrest\n"
+    )
+    assert readme_section(rewritten) == "| new |\n"
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "fail"), ("", "skip")])
+def test_a_version_without_captures_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    expected = (
+        pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    )
+
+    with pytest.raises(expected) as raised:
+        _require_captures("0.0.0-none")
+
+    assert "no committed captures for 0.0.0-none" in str(raised.value)
+
+
+def test_a_version_with_captures_is_required_quietly() -> None:
+    _require_captures(committed_versions()[0])
+
+
 @pytest.mark.realcli
 @pytest.mark.parametrize("scenario", ["plain", "tool_partial", "dead_login"])
 def test_the_captures_of_this_version_still_describe_its_output(
     claude_bin: Path, tmp_path: Path, scenario: str
 ) -> None:
     version = _version(claude_bin, tmp_path)
-    if version not in committed_versions():
-        pytest.skip(f"no committed captures for {version}; {REGENERATE}")
+    _require_captures(version)
     chosen = next(s for s in SCENARIOS if s.name == scenario)
 
     fresh = run_scenario(claude_bin, chosen, tmp_path)
@@ -53,6 +103,16 @@ def test_the_captures_of_this_version_still_describe_its_output(
     assert shapes({scenario: fresh}) == shapes({scenario: committed}), (
         f"claude {version} now prints other events or keys; {REGENERATE}"
     )
+
+
+def _require_captures(version: str) -> None:
+    """Skip without captures of ``version``; under CI, fail instead."""
+    if version in committed_versions():
+        return
+    reason = f"no committed captures for {version}; {REGENERATE}"
+    if os.environ.get("CI"):
+        pytest.fail(f"in CI a skip is a failure: {reason}")
+    pytest.skip(reason)
 
 
 def _version(binary: Path, home: Path) -> str:
