@@ -14,7 +14,10 @@ accepted, because users run many versions of both tools:
 - `ls --json`: the list under ``vms`` (plugin G1) or ``sandboxes``
   (plugin G2, sbx), ``workspaces`` possibly missing, entries possibly
   ending in `:ro`; a daemon banner may come first (sbx, docker/sbx-
-  releases#201).
+  releases#201). A `:ro` (or `:readonly`) suffix is kept in
+  ``SandboxInfo.workspaces``, as listed, and stripped wherever a path
+  is compared (``Workspace.matches``), as the reference's adapter rule
+  says.
 - `version`: ``github.com/docker/sandboxes/cli-plugin vX.Y.Z <sha>``,
   sbx ``Client Version:  vX <sha>`` (up to 0.31) and ``sbx version: vX
   <sha>`` (later).

@@ -276,6 +276,23 @@ def test_a_sandbox_over_another_workspace_names_both_paths() -> None:
     assert "/w/other" in error.message
 
 
+@pytest.mark.parametrize("suffix", [":ro", ":readonly"])
+def test_a_read_only_suffix_is_kept_in_the_listing_and_ignored_in_matching(
+    suffix: str,
+) -> None:
+    text = json.dumps(
+        {"sandboxes": [{"name": "a", "workspaces": [f"/w/a{suffix}"]}]}
+    )
+
+    listing = parse_sandbox_list(text).unwrap()
+    found = find_sandbox(
+        listing, SandboxName("a"), Workspace.parse("/w/a").unwrap()
+    )
+
+    assert listing[0].workspaces == (f"/w/a{suffix}",)
+    assert found.unwrap() == listing[0]
+
+
 def test_a_symlink_free_listing_matches_the_resolved_workspace() -> None:
     listing = (SandboxInfo("a", "claude", RUNNING, ("/private/w",)),)
 
