@@ -6,7 +6,8 @@ It lets the real Claude CLI run whole turns offline: point the CLI at
 gives the whole environment) and it answers ``POST /v1/messages`` from a
 script, streamed as server-sent events or as one JSON message, as the
 request asks. ``/v1/messages/count_tokens`` gets a rough count and any
-other request a harmless empty answer, so probes the CLI makes at start
+other request, whatever its method, a harmless ``200`` with an empty
+JSON object (no body for ``HEAD``), so probes the CLI makes at start
 (2.1.142 sends ``HEAD /``) never fail.
 
 The script is a queue of replies, one per ``/v1/messages`` request, in
@@ -19,7 +20,8 @@ order::
     HttpError     an error status with the API's error body and headers
                   (``unauthorized``, ``rate_limited``, ``usage_limit_reached``,
                   ``overloaded``)
-    Malformed     a stream whose second event is not JSON
+    Malformed     a stream whose second event is not JSON, or a body
+                  that is not JSON for a request that does not stream
 
 When the queue runs dry the last reply keeps answering, so a dead login
 (``unauthorized()``) stays dead however often the CLI retries. An empty
@@ -27,16 +29,19 @@ script answers ``Text("ok")``.
 
 The server runs on 127.0.0.1, port 0 (a free one), in a thread of its
 own, so sync and async tests use it alike: ``with MessagesApi(...) as
-api:``. Stopping it ends every stall and drip at once.
+api:``. Stopping it ends every stall and drip at once; a stall also ends
+when its client hangs up.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
+import select
+import socket
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final
@@ -63,6 +68,9 @@ DUMMY_API_KEY: Final = "sk-ant-api03-sandwarden-dummy"
 
 #: The model named in answers when the request names none.
 _DEFAULT_MODEL: Final = "claude-sandwarden-sim"
+
+#: Seconds between a stall's checks that its client is still there.
+_STALL_POLL: Final = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +114,10 @@ class Stall:
     """
     A 200 status line and headers, then nothing until the server stops.
 
-    With ``after_start`` the ``message_start`` event is sent first, as an
-    API that stalls mid-answer would.
+    The silence also ends when the client hangs up. With ``after_start``
+    a stream sends its ``message_start`` event first, as an API that
+    stalls mid-answer would; a request that does not stream gets the
+    headers of its JSON body alone either way.
     """
 
     after_start: bool = False
@@ -125,7 +135,12 @@ class HttpError:
 
 @dataclass(frozen=True, slots=True)
 class Malformed:
-    """A stream whose second event carries data that is not JSON."""
+    """
+    A stream whose second event carries data that is not JSON.
+
+    A request that does not stream gets ``garbage`` as its whole body,
+    labelled JSON.
+    """
 
     garbage: str = '{"type": "content_block_delta", "index": 0, "delta":'
 
@@ -354,8 +369,11 @@ class MessagesApi:
         """Wait ``seconds``; False when the server stopped meanwhile."""
         return not self._stopping.wait(seconds)
 
-    def _stall(self) -> None:
-        self._stopping.wait()
+    def _stall(self, client_gone: Callable[[], bool]) -> None:
+        """Wait until the server stops or ``client_gone`` says so."""
+        while not self._stopping.wait(_STALL_POLL):
+            if client_gone():
+                return
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -377,8 +395,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Stay quiet: tests read the recorded requests instead."""
 
     def do_GET(self) -> None:
-        self._record(b"")
-        self._send_json(200, {})
+        self._answer_other()
+
+    def do_PUT(self) -> None:
+        self._answer_other()
+
+    def do_PATCH(self) -> None:
+        self._answer_other()
+
+    def do_DELETE(self) -> None:
+        self._answer_other()
+
+    def do_OPTIONS(self) -> None:
+        self._answer_other()
 
     def do_HEAD(self) -> None:
         self._record(b"")
@@ -387,9 +416,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = self._record(body)
+        request = self._record(self._body())
+        body = request.body
         route = _route(self.path)
         if route == "/v1/messages/count_tokens":
             # About four bytes of request per token: close enough for a CLI
@@ -399,6 +427,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._answer(request.json())
         else:
             self._send_json(200, {})
+
+    def _answer_other(self) -> None:
+        """Anything but a message or a token count: an empty object."""
+        self._record(self._body())
+        self._send_json(200, {})
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("content-length") or 0)
+
+        return self.rfile.read(length) if length > 0 else b""
 
     def _record(self, body: bytes) -> RecordedRequest:
         request = RecordedRequest(
@@ -418,6 +456,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send_error(reply, number)
         elif request.get("stream") is True:
             self._stream(reply, model, number)
+        elif isinstance(reply, Stall):
+            self._hold(number)
+        elif isinstance(reply, Malformed):
+            self._send(200, reply.garbage.encode(), number=number)
         else:
             self._send_json(200, _message(reply, model, number))
 
@@ -436,7 +478,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         headers: Iterable[tuple[str, str]] = (),
         number: int = 0,
     ) -> None:
-        data = json.dumps(body).encode()
+        self._send(status, json.dumps(body).encode(), headers, number)
+
+    def _send(
+        self,
+        status: int,
+        data: bytes,
+        headers: Iterable[tuple[str, str]] = (),
+        number: int = 0,
+    ) -> None:
+        """Answer with ``data`` as a JSON body, well formed or not."""
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
@@ -445,6 +496,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _hold(self, number: int) -> None:
+        """Send the headers of a JSON answer, then nothing (a ``Stall``)."""
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("transfer-encoding", "chunked")
+        self.send_header("request-id", f"req_sim_{number:04d}")
+        self.end_headers()
+        self.wfile.flush()
+        self.server.api._stall(self._client_gone)
+        self.close_connection = True
+
+    def _client_gone(self) -> bool:
+        """Whether the client hung up (it stopped waiting for the answer)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable:
+                return False
+            return not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
 
     def _stream(self, reply: Reply, model: str, number: int) -> None:
         api = self.server.api
@@ -461,7 +533,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if delay and not api._pause(delay):
                     break
                 if event is _STALL:
-                    api._stall()
+                    api._stall(self._client_gone)
                     break
                 self._write_chunk(event)
             self._write_chunk(b"")
@@ -589,10 +661,14 @@ def _message_start(model: str, number: int) -> dict[str, object]:
     }
 
 
-def _message(reply: Reply, model: str, number: int) -> dict[str, object]:
+def _message(
+    reply: Text | ToolUse,
+    model: str,
+    number: int,
+) -> dict[str, object]:
     """The whole answer as one JSON message (a non-streaming request)."""
     content: list[dict[str, object]] = []
-    text = reply.text if isinstance(reply, Text | ToolUse) else ""
+    text = reply.text
     if text:
         content.append({"type": "text", "text": text})
     if isinstance(reply, ToolUse):

@@ -4,7 +4,9 @@ import asyncio
 import http.client
 import json
 import socket
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -188,6 +190,51 @@ def test_a_stall_sends_headers_then_nothing_until_the_server_stops() -> None:
     assert response.status == 200
 
 
+def eventually(condition: Callable[[], bool], limit: float = 10.0) -> bool:
+    """Poll ``condition`` until it holds or ``limit`` seconds pass."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_non_streaming_stall_sends_headers_then_nothing() -> None:
+    with MessagesApi([Stall()]) as api:
+        host, port = api.url.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=0.3)
+        connection.request("POST", "/v1/messages", json.dumps(WHOLE))
+        response = connection.getresponse()
+
+        with pytest.raises(socket.timeout):
+            response.read(1)
+
+        connection.close()
+    assert response.status == 200
+    assert response.getheader("content-type") == "application/json"
+
+
+@pytest.mark.parametrize("asked", [STREAMED, WHOLE], ids=["stream", "whole"])
+def test_a_stall_ends_when_its_client_hangs_up(
+    asked: dict[str, object],
+) -> None:
+    with MessagesApi([Stall(), Text("after the stall")]) as api:
+        host, port = api.url.removeprefix("http://").split(":")
+        before = threading.active_count()
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        connection.request("POST", "/v1/messages", json.dumps(asked))
+        connection.getresponse()
+        stalled = threading.active_count()
+
+        connection.close()
+
+        assert stalled > before
+        assert eventually(lambda: threading.active_count() == before)
+        _, _, body = post(api, WHOLE)
+    assert json.loads(body)["content"][0]["text"] == "after the stall"
+
+
 @pytest.mark.parametrize(
     ("reply", "status", "error_type"),
     [
@@ -228,6 +275,38 @@ def test_a_malformed_event_is_not_json() -> None:
     assert events[0][0] == "message_start"
     with pytest.raises(json.JSONDecodeError):
         json.loads(events[1][1])
+
+
+def test_a_non_streaming_malformed_reply_has_a_body_that_is_not_json() -> None:
+    with MessagesApi([Malformed()]) as api:
+        status, headers, body = post(api, WHOLE)
+
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert body == Malformed().garbage.encode()
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"]
+)
+def test_any_other_method_gets_an_empty_object_and_is_recorded(
+    api: MessagesApi, method: str
+) -> None:
+    host, port = api.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request(method, "/api/anything", b'{"a": 1}')
+        response = connection.getresponse()
+        status, body = response.status, response.read()
+    finally:
+        connection.close()
+
+    (request,) = api.requests
+    assert (status, json.loads(body)) == (200, {})
+    assert (request.method, request.body) == (method, b'{"a": 1}')
+    assert not request.is_message
 
 
 def test_count_tokens_and_other_paths_get_harmless_answers(
