@@ -3,23 +3,31 @@ Benchmarks of the process runner and the CLI adapters.
 
 Run with ``python -m bench.adapters`` (``--quick`` for fewer rounds). The
 last line printed is one JSON object with every figure and whether each
-target holds:
+target holds. Every round drives DockerSandboxCli over the fake `docker`
+(``FakeTools``), so the in-sandbox side is real processes too: the fake
+client relays a process started "inside" in a session of its own, and a
+stopped run ends with the adapter's clean-up exec (``STOP_SCRIPT``).
 
 - overhead: one `docker sandbox exec ... claude` through DockerSandboxCli
   against spawning the same fake `docker` directly; the median extra time
   must stay under 15 ms or 0.2 of the direct time, whichever is larger;
-- stall: how long after the inactivity limit the stalled outcome reaches
-  the caller (``output()`` ends and ``stopped`` says so), over 50 runs;
-  at most 100 ms late; the clean-up (``wait()``) within grace + 2 s;
-- cancel: 1000 cancelled runs leave no child process and no open file
-  descriptor;
-- memory: peak resident memory of this process while a child prints
-  200 MB of ordinary lines through the runner stays under 100 MB.
+- stall: a scripted Claude reply that prints its first lines, then
+  nothing; how long after the inactivity limit the stalled outcome
+  reaches the caller (``output()`` ends and ``stopped`` says so), over 50
+  runs, at most 100 ms late; the clean-up, in-sandbox stop included
+  (``wait()``), within grace + 2 s; nothing left running inside;
+- cancel: 1000 runs cancelled once the command runs inside the sandbox
+  leave no local process, no process inside and no open file descriptor;
+  they run four at a time (each costs several fake-tool processes);
+- memory: peak resident memory of this process while a command in the
+  sandbox prints 200 MB of 100-byte lines through the adapter stays under
+  100 MB.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -27,17 +35,22 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from sandwarden.adapters.docker_sandbox import DockerSandboxCli
-from sandwarden.adapters.process import ProcessExecution, StopPolicy, start
+from sandwarden.adapters.process import ProcessExecution, StopPolicy
 from sandwarden.domain.deadlines import Limits, Stop
 from sandwarden.domain.invocation import ClaudeRun
 from sandwarden.domain.values import SandboxName, Workspace
 from sandwarden.simulator.fakes import FakeTools
+from sandwarden.simulator.world import Behaviour, Plan
 
 GRACE = 0.5
 INACTIVITY = 0.3
+# The in-sandbox clean-up is a fake `docker sandbox exec` of its own.
+CLEANUP = 5.0
+CANCEL_AT_ONCE = 4
 
 
 async def overhead(rounds: int) -> dict[str, float | bool]:
@@ -107,18 +120,26 @@ async def overhead(rounds: int) -> dict[str, float | bool]:
 
 async def stall(runs: int) -> dict[str, float | bool]:
     """Lateness of the stalled outcome, and time to a complete clean-up."""
-    code = "import time; print('up', flush=True); time.sleep(60)"
-    late, cleaned = [], []
-    for _ in range(runs):
-        execution = await _start(code, Limits(30.0, INACTIVITY))
-        last = time.perf_counter()
-        async for _ in execution.output():
+    late, cleaned, left = [], [], 0
+    async with _bench_sandbox() as (tools, adapter, workspace):
+        for _ in range(runs):
+            tools.queue_reply("bench", Plan(Behaviour.STALL))
+            execution = await _exec(
+                adapter,
+                workspace,
+                ClaudeRun().argv(),
+                Limits(30.0, INACTIVITY),
+                stdin=b"hi",
+            )
             last = time.perf_counter()
-        heard = time.perf_counter()
-        assert execution.stopped is Stop.STALLED
-        await execution.wait()
-        late.append(heard - last - INACTIVITY)
-        cleaned.append(time.perf_counter() - heard)
+            async for _ in execution.output():
+                last = time.perf_counter()
+            heard = time.perf_counter()
+            assert execution.stopped is Stop.STALLED
+            await execution.wait()
+            late.append(heard - last - INACTIVITY)
+            cleaned.append(time.perf_counter() - heard)
+            left += len(tools.alive("bench"))
     late_ms = sorted(x * 1000 for x in late)
 
     return {
@@ -129,43 +150,60 @@ async def stall(runs: int) -> dict[str, float | bool]:
         "stall_late_ms_max": round(late_ms[-1], 2),
         "stall_ok": late_ms[-1] <= 100.0,
         "stall_cleanup_s_max": round(max(cleaned), 3),
-        "stall_cleanup_ok": max(cleaned) <= GRACE + 2.0,
+        "stall_cleanup_ok": max(cleaned) <= GRACE + 2.0 and left == 0,
+        "stall_left_inside": left,
     }
 
 
 async def cancels(runs: int) -> dict[str, float | bool]:
-    """Cancel many runs; count children and descriptors left behind."""
-    before = _descriptors()
-    pids = []
-    for _ in range(runs):
-        execution = await _start("import time; time.sleep(60)", Limits(30.0))
-        pids.append(execution.pid)
-        await execution.cancel()
+    """Cancel many runs; count processes and descriptors left behind."""
+    command = ["sh", "-c", "echo up; exec sleep 60"]
+    pids: list[int] = []
+    async with _bench_sandbox() as (tools, adapter, workspace):
+        before = _descriptors()
+        room = asyncio.Semaphore(CANCEL_AT_ONCE)
+
+        async def cancel_one() -> Stop | None:
+            async with room:
+                execution = await _exec(
+                    adapter, workspace, command, Limits(30.0)
+                )
+                pids.append(execution.pid)
+                output = execution.output()
+                # The first line proves the command runs inside.
+                await anext(output)
+                await execution.cancel()
+                async for _ in output:
+                    pass
+                return (await execution.wait()).unwrap().stopped
+
+        stops = await asyncio.gather(*(cancel_one() for _ in range(runs)))
+        leaked = _descriptors() - before
+        inside = len(tools.alive())
     left = [pid for pid in pids if _alive(pid)]
-    leaked = _descriptors() - before
 
     return {
         "cancel_runs": runs,
+        "cancel_all_cancelled": all(s is Stop.CANCELLED for s in stops),
         "cancel_processes_left": len(left),
+        "cancel_inside_left": inside,
         "cancel_descriptors_leaked": leaked,
-        "cancel_ok": not left and leaked <= 0,
+        "cancel_ok": not left and not inside and leaked <= 0,
     }
 
 
 async def memory(megabytes: int) -> dict[str, float | bool]:
-    """Peak RSS while a child prints ``megabytes`` MB of 100-byte lines."""
-    code = (
-        "import sys\n"
-        "line = b'x' * 99 + b'\\n'\n"
-        "block = line * 10000\n"
-        f"for _ in range({megabytes} * 1000000 // len(block)):\n"
-        "    sys.stdout.buffer.write(block)\n"
-    )
-    execution = await _start(code, Limits(300.0, 30.0))
-    received = 0
-    async for chunk in execution.output():
-        received += len(chunk.data)
-    ended = (await execution.wait()).unwrap()
+    """Peak RSS while the sandbox prints ``megabytes`` MB of 100-byte lines."""
+    line = "x" * 99
+    command = ["sh", "-c", f"yes {line} | head -c {megabytes * 1000000}"]
+    async with _bench_sandbox() as (_, adapter, workspace):
+        execution = await _exec(
+            adapter, workspace, command, Limits(300.0, 30.0)
+        )
+        received = 0
+        async for chunk in execution.output():
+            received += len(chunk.data)
+        ended = (await execution.wait()).unwrap()
     # ru_maxrss is in KiB on Linux.
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -173,16 +211,42 @@ async def memory(megabytes: int) -> dict[str, float | bool]:
         "memory_printed_mb": round(ended.stdout_size / 1e6, 1),
         "memory_received_mb": round(received / 1e6, 1),
         "memory_peak_rss_mb": round(peak_mb, 1),
-        "memory_ok": peak_mb < 100 and received == ended.stdout_size,
+        "memory_ok": peak_mb < 100
+        and received == ended.stdout_size == megabytes * 1000000,
     }
 
 
-async def _start(code: str, limits: Limits) -> ProcessExecution:
-    started = await start(
-        [sys.executable, "-c", code],
+@contextlib.asynccontextmanager
+async def _bench_sandbox() -> AsyncIterator[
+    tuple[FakeTools, DockerSandboxCli, Workspace]
+]:
+    """A fake `docker` with one running sandbox, and the adapter on it."""
+    with tempfile.TemporaryDirectory() as raw:
+        root = Path(raw)
+        workspace = root / "ws"
+        workspace.mkdir()
+        tools = FakeTools(root, time_scale=0.0)
+        tools.add_sandbox("bench", str(workspace))
+        adapter = DockerSandboxCli(
+            env=tools.environment(),
+            policy=StopPolicy(grace=GRACE, cleanup_timeout=CLEANUP),
+        )
+        yield tools, adapter, Workspace(str(workspace))
+
+
+async def _exec(
+    adapter: DockerSandboxCli,
+    workspace: Workspace,
+    command: Sequence[str],
+    limits: Limits,
+    stdin: bytes | None = None,
+) -> ProcessExecution:
+    started = await adapter.exec(
+        SandboxName("bench"),
+        command,
+        workdir=workspace,
         limits=limits,
-        stdin=b"",
-        policy=StopPolicy(grace=GRACE, cleanup_timeout=1.0),
+        stdin=stdin,
     )
     return started.unwrap()
 
