@@ -12,7 +12,7 @@ from sandwarden.simulator.runtime import SimulatedRuntime
 from sandwarden.simulator.world import Login, World
 
 NAME = SandboxName("main")
-WORKSPACE = Workspace("/work/app")
+WORKSPACE = Workspace("/srv/app")
 DEFAULT_LIMITS = Limits(hard=600.0)
 RUN = (
     "claude",
@@ -26,7 +26,7 @@ RUN = (
 
 
 def simulation(seed: int = 1) -> tuple[World, VirtualClock, SimulatedRuntime]:
-    """A world with one logged-in sandbox over /work/app."""
+    """A world with one logged-in sandbox over /srv/app."""
     world = World(seed=seed)
     world.host_heads[WORKSPACE.path] = "a" * 40
     clock = VirtualClock()

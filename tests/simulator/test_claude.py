@@ -33,7 +33,7 @@ RUN = [
 
 def _world() -> tuple[World, Sandbox]:
     world = World(seed=3)
-    sandbox = Sandbox("main", ["/work/app"])
+    sandbox = Sandbox("main", ["/srv/app"])
     world.sandboxes["main"] = sandbox
 
     return world, sandbox
@@ -51,7 +51,7 @@ def _ask(
         sandbox,
         [*RUN, *(extra or [])],
         stdin=prompt.encode(),
-        workdir="/work/app",
+        workdir="/srv/app",
         now=now,
     )
 
@@ -141,7 +141,7 @@ def test_stream_json_without_verbose_is_refused_on_stderr() -> None:
         sandbox,
         ["-p", "--output-format=stream-json"],
         stdin=b"hi",
-        workdir="/work/app",
+        workdir="/srv/app",
         now=0.0,
     )
 
@@ -157,7 +157,7 @@ def test_without_bypass_permissions_the_run_hangs_silently() -> None:
         sandbox,
         ["-p", "--output-format", "stream-json", "--verbose"],
         stdin=b"hi",
-        workdir="/work/app",
+        workdir="/srv/app",
         now=0.0,
     )
 
@@ -206,11 +206,11 @@ def test_auth_status_json_and_its_absence_on_old_clis() -> None:
     status = ["auth", "status", "--json"]
 
     fresh = plan_claude(
-        world, sandbox, status, stdin=b"", workdir="/work/app", now=0.0
+        world, sandbox, status, stdin=b"", workdir="/srv/app", now=0.0
     )
     sandbox.claude = ClaudeCli(version="2.1.30", auth_json=False)
     old = plan_claude(
-        world, sandbox, status, stdin=b"", workdir="/work/app", now=0.0
+        world, sandbox, status, stdin=b"", workdir="/srv/app", now=0.0
     )
 
     assert json.loads(fresh.stdout())["loggedIn"] is True
@@ -227,7 +227,7 @@ def test_a_logged_out_auth_status_exits_1_with_json_on_stdout() -> None:
         sandbox,
         ["auth", "status"],
         stdin=b"",
-        workdir="/work/app",
+        workdir="/srv/app",
         now=0.0,
     )
 

@@ -311,7 +311,7 @@ def test_exec_with_another_workdir_fails_with_no_output_at_all() -> None:
             await runtime.exec(
                 NAME,
                 RUN,
-                workdir=Workspace("/work/other"),
+                workdir=Workspace("/srv/other"),
                 limits=Limits(hard=60),
             )
         ).unwrap()

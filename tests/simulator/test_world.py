@@ -20,10 +20,10 @@ from sandwarden.simulator.world import (
 
 def _busy_world() -> World:
     world = World(seed=7)
-    sandbox = Sandbox("main", ["/work/app"])
+    sandbox = Sandbox("main", ["/srv/app"])
     sandbox.sessions["s1"] = Session("s1", 3.0, ["hello"])
     sandbox.plans.append(Plan(Behaviour.STALL, pace=2.5))
-    sandbox.heads["/work/app"] = None
+    sandbox.heads["/srv/app"] = None
     world.sandboxes["main"] = sandbox
     world.files["/backups/a.tar"] = b"\x00\xffbinary"
     world.spawn(sandbox, ["claude", "-p"], "run-1", 4.0)
@@ -114,10 +114,10 @@ def test_an_expired_oauth_login_without_a_key_is_expired() -> None:
 
 
 def test_a_sandbox_mounts_its_workspace_and_paths_below_it_only() -> None:
-    sandbox = Sandbox("main", ["/work/app", "/work/docs:ro"])
+    sandbox = Sandbox("main", ["/srv/app", "/srv/docs:ro"])
 
-    assert sandbox.mounts("/work/app")
-    assert sandbox.mounts("/work/app/src")
-    assert sandbox.mounts("/work/docs")
-    assert not sandbox.mounts("/work/application")
+    assert sandbox.mounts("/srv/app")
+    assert sandbox.mounts("/srv/app/src")
+    assert sandbox.mounts("/srv/docs")
+    assert not sandbox.mounts("/srv/application")
     assert not sandbox.mounts("/work")
