@@ -114,6 +114,7 @@ def warden_config(settings: Settings) -> Result[WardenConfig, WardenError]:
             allow_api_key=settings.allow_api_key_auth,
             self_heal=settings.self_heal,
             breaker=policy.unwrap(),
+            watchdog_enabled=settings.watchdog_enabled,
             watchdog_interval=settings.watchdog_interval,
             probe_cache=settings.probe_cache,
             check_parity=settings.parity,

@@ -140,3 +140,25 @@ def test_the_api_key_setting_reaches_the_runtimes_exec(
         and outcome.failure().kind is ErrorKind.BILLING_GUARD
     )
     assert refused is not allowed
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_the_watchdog_setting_reaches_the_embedders_watch(
+    tmp_path: Path, enabled: bool
+) -> None:
+    chosen = settings(
+        {
+            "SANDWARDEN_RUNTIME": "sim",
+            "SANDWARDEN_STATE_DIR": str(tmp_path / "state"),
+            "SANDBOX_HEALTH_WATCHDOG_ENABLED": str(enabled).lower(),
+        },
+    )
+    warden = bootstrap(chosen).unwrap()
+
+    try:
+        done = asyncio.run(warden.watch(checks=1))
+    finally:
+        warden.close()
+
+    assert warden.config.watchdog_enabled is enabled
+    assert done == (1 if enabled else 0)

@@ -40,6 +40,7 @@ class WardenConfig:
     allow_api_key: bool = False
     self_heal: bool = True
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    watchdog_enabled: bool = True
     watchdog_interval: float = 300.0
     probe_cache: float = 30.0
     check_parity: bool = False

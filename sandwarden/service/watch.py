@@ -66,7 +66,14 @@ class Watchdog:
         Check until ``stop`` is set or ``checks`` checks ran; return count.
 
         Cancelling the task that runs this is also a clean way to stop.
+        With the watchdog disabled in the settings it checks nothing and
+        returns 0 at once, so an embedder's ``watch()`` task obeys
+        ``SANDBOX_HEALTH_WATCHDOG_ENABLED`` as the CLI does.
         """
+        if not self._deps.config.watchdog_enabled:
+            _log.info("watchdog disabled in the settings; not watching")
+            return 0
+
         clock = self._deps.clock
         done = 0
         while checks is None or done < checks:

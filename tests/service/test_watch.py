@@ -133,3 +133,16 @@ def test_checks_that_keep_crashing_page_the_operator_once(
     assert done == 5
     codes = [a.code for a in r.alerts.alerts]
     assert codes == ["watchdog"]
+
+
+def test_a_watchdog_disabled_in_the_settings_checks_nothing() -> None:
+    r = rig(watchdog_enabled=False)
+    r.world.sandboxes[PRIMARY.value].login = Login(LoginMethod.NONE)
+    execs_before = len(r.world.events)
+
+    done = r.run(r.services.watchdog.run(checks=3))
+
+    assert done == 0
+    assert len(r.world.events) == execs_before
+    assert r.run(r.store.heal_history(10)).unwrap() == ()
+    assert r.run(r.store.active_sandbox()).unwrap() != HEAL
