@@ -154,6 +154,21 @@ def _rest(text: str, streamed: str) -> str | None:
     The two match when one's characters other than whitespace begin the
     other's; ``"Hello "`` streamed then ``"Hello"`` adds nothing.
     """
+    # Nearly always the line repeats the deltas exactly, or but for
+    # whitespace at the ends: both are settled by C string methods, and
+    # only a difference inside falls to the walk over every character.
+    if text.startswith(streamed):
+        return text[len(streamed) :]
+    core = streamed.strip()
+    lead = text.lstrip()
+    if lead.startswith(core):
+        return _after(lead[len(core) :], streamed)
+
+    return _walk(text, streamed)
+
+
+def _walk(text: str, streamed: str) -> str | None:
+    """``_rest`` one character at a time, skipping whitespace in both."""
     at = 0
     for char in streamed:
         if char.isspace():
@@ -165,8 +180,12 @@ def _rest(text: str, streamed: str) -> str | None:
         if text[at] != char:
             return None
         at += 1
-    rest = text[at:]
-    # Whitespace the deltas ended with was shown already.
+
+    return _after(text[at:], streamed)
+
+
+def _after(rest: str, streamed: str) -> str:
+    """What remains of ``rest`` once the deltas' trailing space is shown."""
     trailing = streamed[len(streamed.rstrip()) :]
     if rest.startswith(trailing):
         return rest[len(trailing) :]

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sandwarden.domain import live_text
 from sandwarden.domain.live_text import LiveText
 from sandwarden.domain.stream import StreamDecoder
 
@@ -274,3 +275,15 @@ def test_whitespace_around_the_deltas_never_repeats_a_block(
     text = "".join(shown(data))
 
     assert text.strip() == body
+
+
+@given(
+    st.text(st.sampled_from("ab \n\t"), max_size=12),
+    st.text(st.sampled_from("ab \n\t"), max_size=12),
+)
+def test_matching_a_full_line_to_its_deltas_takes_the_fast_path_safely(
+    text: str, streamed: str
+) -> None:
+    fast = live_text._rest(text, streamed)
+
+    assert fast == live_text._walk(text, streamed)
