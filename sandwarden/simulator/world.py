@@ -311,7 +311,7 @@ class World:
 
     def _next_bytes(self, size: int) -> bytes:
         # A hash of seed and serial rather than a seeded generator: the
-        # same bytes for the same world, at a tenth of the cost (ids are
+        # same bytes for the same world, at an eighth of the cost (ids are
         # drawn for every process a simulated day spawns).
         self.serial += 1
         key = f"{self.seed}/{self.serial}".encode()
