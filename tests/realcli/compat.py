@@ -405,11 +405,20 @@ def behaviours(captures: Mapping[str, Capture]) -> dict[str, str]:
             captures["plan_limit_oauth"]
         ),
         "requests besides `POST /v1/messages`": ", ".join(probes) or "none",
-        "malformed SSE event": (
-            f"exit {captures['malformed_event'].exit_code}, "
-            + str(captures["malformed_event"].lines()[-1].get("subtype"))
+        "malformed SSE event, then a malformed retry": _ending(
+            captures["malformed_event"]
         ),
     }
+
+
+def _ending(capture: Capture) -> str:
+    """How a run ended: exit code, the result's subtype and is_error."""
+    last = capture.lines()[-1]
+
+    return (
+        f"exit {capture.exit_code}, `{last.get('subtype')}` with "
+        f"`is_error: {json.dumps(last.get('is_error'))}`"
+    )
 
 
 def readme_table(results: Mapping[str, Mapping[str, Capture]]) -> str:
