@@ -487,15 +487,22 @@ def _judge(
     if reply.error_kind is not ErrorKind.TRUNCATED:
         return reply.checked()
 
-    # No result: the stream says nothing, so stderr and the exit decide.
+    # No result: the stream says nothing, so stderr decides when it
+    # names a failure; an exit code alone says no more than "truncated".
     classified = classify(ended.exit_code, b"", ended.stderr_tail, context)
-    if not is_successful(classified):
+    if (
+        not is_successful(classified)
+        and classified.failure().kind is not ErrorKind.UNKNOWN
+    ):
         return Failure(classified.failure())
     error = reply.error()
     if error is None:  # pragma: no cover - a reply without result fails
         error = WardenError(ErrorKind.TRUNCATED, "no result")
+    exited = "" if ended.exit_code is None else f"exit {ended.exit_code}\n\n"
 
-    return Failure(error.with_detail(_tail(ended.stderr_tail)))
+    return Failure(
+        error.with_detail(exited + _partial(reply.text, ended.stderr_tail)),
+    )
 
 
 def _not_exited(stopped: Stop) -> str:
@@ -512,13 +519,9 @@ def _not_exited(stopped: Stop) -> str:
     return f"claude did not exit after its result; it was stopped {how}"
 
 
-def _tail(stderr: bytes) -> str:
-    return stderr[-2000:].decode("utf-8", "replace").strip()
-
-
 def _partial(text: str, stderr: bytes) -> str:
     """
-    What a stopped run printed: the end of its text, then of its stderr.
+    What a run printed before it ended: its text's end, then stderr's.
 
     Each part keeps its last ``_PARTIAL_BYTES``; an empty part is left
     out, so a run that printed nothing has no detail.
@@ -526,7 +529,7 @@ def _partial(text: str, stderr: bytes) -> str:
     parts = []
     said = text.encode()[-_PARTIAL_BYTES:].decode("utf-8", "ignore").strip()
     if said:
-        parts.append(f"Claude printed before it was stopped:\n{said}")
+        parts.append(f"Claude printed last:\n{said}")
     err = stderr[-_PARTIAL_BYTES:].decode("utf-8", "replace").strip()
     if err:
         parts.append(f"stderr:\n{err}")

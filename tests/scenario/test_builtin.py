@@ -222,7 +222,7 @@ def test_stale_session_starts_a_new_conversation_and_says_why() -> None:
     # the turn after the cut-off run still remembers the first one
     assert "Earlier in this conversation: Remem" in answered[1]
     assert "Earlier" not in answered[2]
-    assert asks(outcome) == {"answered": 3, "failed": {"unknown": 1}}
+    assert asks(outcome) == {"answered": 3, "failed": {"truncated": 1}}
     assert "sandwarden" not in world_of(outcome).sandboxes
 
 

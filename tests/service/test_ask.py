@@ -418,9 +418,19 @@ def test_a_stopped_run_keeps_the_end_of_what_it_printed(
 
     assert error.kind is kind
     said, err = error.detail.split("\n\nstderr:\n")
-    assert said.startswith("Claude printed before it was stopped:\n")
+    assert said.startswith("Claude printed last:\n")
     assert said.endswith("step 999 done. Now clon")
     assert "step 0 done" not in said
     assert len(said.encode()) <= 4096 + 50
     assert err.endswith("warning: slow network")
     assert len(err.encode()) <= 4096
+
+
+def test_output_cut_off_without_a_result_is_truncated_not_unknown() -> None:
+    r = rig(self_heal=False)
+    r.world.sandboxes[PRIMARY.value].plans.append(Plan(Behaviour.TRUNCATED))
+
+    error = r.run(r.services.asker.ask("write the changelog")).failure()
+
+    assert error.kind is ErrorKind.TRUNCATED
+    assert error.detail.startswith("exit 1\n\nClaude printed last:\n")
