@@ -182,6 +182,7 @@ def add_command(
     summary: str,
     description: str,
     epilog: str = "",
+    json_help: str = "print one JSON object on stdout instead of text",
 ) -> argparse.ArgumentParser:
     """
     Add a subcommand with ``--json``, the settings flags, the exit codes.
@@ -198,7 +199,7 @@ def add_command(
     parser.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON object on stdout instead of text",
+        help=json_help,
     )
     add_settings_arguments(parser)
 

@@ -39,7 +39,13 @@ def register(
             "Probe the active sandbox on the watchdog interval "
             "(SANDBOX_HEALTH_WATCHDOG_INTERVAL_MS), heal it when it "
             "breaks, alert when a human is needed. Each note is printed "
-            "as it happens. Ctrl-C stops it cleanly (exit 0)."
+            "as it happens. Ctrl-C stops it cleanly (exit 0). With "
+            "--json the output is JSON Lines: one object per note, then "
+            'a closing {"ok": true, "checks": N}.'
+        ),
+        json_help=(
+            "print JSON Lines on stdout: one object per note, then a "
+            "closing one"
         ),
     )
     parser.add_argument(

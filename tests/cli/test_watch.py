@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from sandwarden.cli import main
 from sandwarden.simulator.world import LoginMethod, World
 from tests.cli.warden_cli import change_world, isolate, sandwarden
 
@@ -79,3 +80,14 @@ def test_a_check_count_below_one_is_bad_usage(
 
     assert stopped.value.code == 2
     assert "expected a whole number of checks" in capsys.readouterr().err
+
+
+def test_watch_help_says_its_json_is_json_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["watch", "--help"])
+
+    said = " ".join(capsys.readouterr().out.split())
+    assert "JSON Lines" in said
+    assert "print one JSON object" not in said
