@@ -81,9 +81,11 @@ async def _watch(session: Session, checks: int | None) -> int:
     session.warden.subscribe(lambda note: _print_note(session, note))
     stop = asyncio.Event()
     _stop_on_signals(stop)
+    # A heal may have swapped in another sandbox: name the one probed.
+    active = await session.warden.services.healer.active()
     output.note(
-        f"watching {session.warden.config.sandbox} every "
-        f"{settings.watchdog_interval:g} s; Ctrl-C stops",
+        f"watching {active} every {settings.watchdog_interval:g} s; "
+        "Ctrl-C stops",
     )
 
     done = await session.warden.watch(stop=stop, checks=checks)

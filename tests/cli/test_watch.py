@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from sandwarden.cli import main
+from sandwarden.domain.values import SandboxName
+from sandwarden.service.heal import Healer
 from sandwarden.simulator.world import LoginMethod, World
 from tests.cli.warden_cli import change_world, isolate, sandwarden
 
@@ -91,3 +93,19 @@ def test_watch_help_says_its_json_is_json_lines(
     said = " ".join(capsys.readouterr().out.split())
     assert "JSON Lines" in said
     assert "print one JSON object" not in said
+
+
+def test_watch_names_the_sandbox_it_probes_after_a_swap(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The rehearsal store lives for one run only: stand for a swap that
+    # an earlier run made by answering the active sandbox's name.
+    async def swapped(self: Healer) -> SandboxName:
+        return SandboxName("sandwarden-heal")
+
+    monkeypatch.setattr(Healer, "active", swapped)
+
+    sandwarden("watch", "--checks", "1")
+
+    assert "watching sandwarden-heal every" in capsys.readouterr().err
