@@ -338,3 +338,15 @@ def test_a_fresh_sandbox_is_not_logged_in(
 
     assert status.returncode == 1
     assert json.loads(status.stdout)["loggedIn"] is False
+
+
+def test_a_generation_that_does_not_exist_is_refused_and_nothing_changes(
+    tools: FakeTools,
+) -> None:
+    before = tools.state_file.path.read_bytes()
+
+    with pytest.raises(ValueError, match=r"'g0' is no DockerGeneration.*'g2'"):
+        tools.set_generation(docker="g0")  # type: ignore[arg-type]
+
+    assert tools.state_file.path.read_bytes() == before
+    assert tools.run("docker", "sandbox", "ls").returncode == 0

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from sandwarden.simulator.fakes.sandboxes import (
     default_name,
@@ -36,6 +37,8 @@ from sandwarden.simulator.world import (
 )
 
 __all__ = ["FakeTools", "install_fakes"]
+
+_Generation = TypeVar("_Generation", DockerGeneration, SbxGeneration)
 
 _TOOLS = {"docker": "docker", "sbx": "sbx"}
 
@@ -194,12 +197,19 @@ class FakeTools:
         sbx: SbxGeneration | None = None,
         version: str | None = None,
     ) -> None:
-        """Choose which output generation the fakes print."""
+        """
+        Choose which output generation the fakes print.
+
+        A name that is no generation is refused before anything changes,
+        so the state file never holds one.
+        """
+        plugin = None if docker is None else _member(DockerGeneration, docker)
+        cli = None if sbx is None else _member(SbxGeneration, sbx)
         with self.change() as state:
-            if docker is not None:
-                state.fakes.docker_generation = docker
-            if sbx is not None:
-                state.fakes.sbx_generation = sbx
+            if plugin is not None:
+                state.fakes.docker_generation = plugin
+            if cli is not None:
+                state.fakes.sbx_generation = cli
             if version is not None:
                 state.world.tool_version = version
 
@@ -279,3 +289,13 @@ class FakeTools:
         ]
 
         return [process for process in processes if is_alive(process)]
+
+
+def _member(kind: type[_Generation], value: str) -> _Generation:
+    """``value`` as a member of ``kind``, or a ValueError naming both."""
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(repr(member.value) for member in kind)
+        msg = f"{value!r} is no {kind.__name__}; expected one of {known}"
+        raise ValueError(msg) from None
