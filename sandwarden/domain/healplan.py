@@ -16,8 +16,9 @@ if it probes healthy; create it from the template; list the sandboxes
 and adopt the first one of the same workspace that probes healthy;
 create a fresh one and ask the operator to log in. Template steps are
 skipped, with the reason recorded, when the image store is down or no
-template is configured. The sandbox that failed is never chosen again by
-the same heal. The last resort creates nothing when a sandbox already
+template is configured, or the sandbox tool cannot create sandboxes (no
+sandbox is then removed). The sandbox that failed is never chosen again
+by the same heal. The last resort creates nothing when a sandbox already
 exists that only needs a login: the operator is asked to log in there.
 
 "Probes healthy" is the service's probe: logged in, with a billing
@@ -203,14 +204,7 @@ def advance(plan: HealPlan, outcome: StepOutcome) -> HealPlan:
 
     if step.kind is StepKind.DISCOVER:
         return _settle(_discovered(plan, outcome))
-    entry = PlanEntry(
-        step.kind,
-        None if step.sandbox is None else str(step.sandbox),
-        _status(step.kind, outcome),
-        "" if outcome.error is None else str(outcome.error),
-        None if step.template is None else str(step.template),
-    )
-    plan = replace(plan, entries=(*plan.entries, entry))
+    plan = replace(plan, entries=(*plan.entries, _entry(step, outcome)))
     if outcome.kind is OutcomeKind.HEALTHY:
         return replace(
             plan,
@@ -239,6 +233,27 @@ def _check_fits(plan: HealPlan, outcome: StepOutcome) -> None:
     if needs_error and outcome.error is None:
         msg = f"a {outcome.kind} outcome must carry its error"
         raise ValueError(msg)
+
+
+def _entry(step: Step, outcome: StepOutcome) -> PlanEntry:
+    """The history's entry for ``step``, which went as ``outcome``."""
+    status = _status(step.kind, outcome)
+    note = "" if outcome.error is None else str(outcome.error)
+    # Inside a heal a missing heal sandbox is expected, and a kept one
+    # needs no create: the probe's advice to the operator would mislead.
+    absent = _known_from(outcome.error) is _Known.ABSENT
+    if step.kind is StepKind.REUSE_HEAL_SANDBOX and absent:
+        status, note = "not there yet", ""
+    elif outcome.kept:
+        status, note = "kept", "it exists and only needs a login"
+
+    return PlanEntry(
+        step.kind,
+        None if step.sandbox is None else str(step.sandbox),
+        status,
+        note,
+        None if step.template is None else str(step.template),
+    )
 
 
 def _status(kind: StepKind, outcome: StepOutcome) -> str:
@@ -384,6 +399,16 @@ def _skip_reason(plan: HealPlan) -> HealPlan | None:
             return replace(plan, stage=StepKind.CREATE_FRESH)
         case StepKind.CREATE_FRESH:
             waiting = _awaiting_login(plan)
+            if waiting is None and context.cannot_create is not None:
+                return replace(
+                    _skipped(
+                        plan,
+                        heal,
+                        context.cannot_create,
+                        StepKind.GIVE_UP,
+                    ),
+                    outcome=HealOutcome.FAILED,
+                )
             if waiting is None:
                 return None
             return replace(
@@ -401,6 +426,10 @@ def _skip_reason(plan: HealPlan) -> HealPlan | None:
 
 
 def _template_unusable(context: PlanContext) -> str | None:
+    if context.tool_error is not None:
+        return f"the sandbox tool did not answer ({context.tool_error})"
+    if context.cannot_create is not None:
+        return context.cannot_create
     if not context.image_store:
         return "image store unreachable (Docker Desktop down)"
     if context.template is None:

@@ -52,6 +52,8 @@ class PlanContext:
     resolved_workspace: str | None = None
     agent: str = "claude"
     max_candidates: int = _MAX_CANDIDATES
+    tool_error: str | None = None
+    cannot_create: str | None = None
 
     @property
     def heal_name(self) -> SandboxName:
@@ -133,12 +135,14 @@ class StepOutcome:
     ``UNHEALTHY``: the sandbox exists (or was created) but its probe
     failed with ``error``. ``FAILED``: the action itself failed (create
     refused, probe could not run, listing failed). ``LISTED``: what a
-    ``DISCOVER`` step found.
+    ``DISCOVER`` step found. ``kept``: a create found the sandbox there,
+    over the workspace, lacking only a login, and created nothing.
     """
 
     kind: OutcomeKind
     error: WardenError | None = None
     sandboxes: tuple[SandboxInfo, ...] = ()
+    kept: bool = False
 
     @classmethod
     def healthy(cls) -> StepOutcome:
@@ -149,6 +153,11 @@ class StepOutcome:
     def unhealthy(cls, error: WardenError) -> StepOutcome:
         """The sandbox exists but its probe failed with ``error``."""
         return cls(OutcomeKind.UNHEALTHY, error)
+
+    @classmethod
+    def awaiting_login(cls, error: WardenError) -> StepOutcome:
+        """The sandbox to create exists and lacks only a login."""
+        return cls(OutcomeKind.UNHEALTHY, error, kept=True)
 
     @classmethod
     def failed(cls, error: WardenError) -> StepOutcome:

@@ -45,7 +45,7 @@ from sandwarden.domain.healplan import (
     next_step,
     start_plan,
 )
-from sandwarden.domain.sandbox import Operation, SandboxSpec
+from sandwarden.domain.sandbox import Capabilities, Operation, SandboxSpec
 from sandwarden.domain.values import SandboxName
 from sandwarden.ports import Alert, AlertLevel
 from sandwarden.service.deps import Deps
@@ -63,7 +63,8 @@ class HealReport:
     How a heal ended, for the caller and the operator.
 
     ``usable`` is true when the active sandbox probed healthy at the end;
-    ``outcome`` is None when another heal (``by_other_process``: of
+    ``outcome`` is None when no heal ran: an operator's heal found the
+    active sandbox healthy, or another heal (``by_other_process``: of
     another process) had healed already and this one used its result.
     ``login_action`` says, in the sandbox tool's own commands, how an
     operator logs in when the heal ended on a sandbox awaiting a login
@@ -114,6 +115,10 @@ class Healer:
         """
         Heal after ``error`` (None: an operator asked for a heal).
 
+        An operator's heal probes the active sandbox first: a healthy
+        one is left alone, with no heal recorded and the breaker as it
+        was.
+
         The breaker decides unless ``force``: a forced heal runs even
         while the breaker is open (its outcome still counts). Only a
         failure seen (``error``) counts as a breakage of the last heal.
@@ -140,7 +145,14 @@ class Healer:
         held = holding_heal_lock(self._deps, self._owner, "heal")
         async with self._lock, held as waited:
             active = await self.active()
-            if active != broken or await self._healed_since(asked):
+            if error is None:
+                # An operator's heal heals only what is broken: a
+                # healthy sandbox (and its sessions) stays as it is.
+                health = await self._prober.probe(active)
+                if is_successful(health):
+                    return Success(self._healthy(active))
+                trigger = heal_trigger(health.failure()).value_or(trigger)
+            elif active != broken or await self._healed_since(asked):
                 health = await self._prober.probe(active)
                 if is_successful(health):
                     return Success(self._reused(active, broken, waited))
@@ -163,6 +175,20 @@ class Healer:
         last = await self._last_heal()
 
         return last is not None and last.ended_at > asked
+
+    def _healthy(self, active: SandboxName) -> HealReport:
+        """The report of an operator's heal that found nothing broken."""
+        summary = f"{active} is healthy; nothing to heal"
+        self._deps.note(Topic.HEAL, summary, sandbox=str(active))
+
+        return HealReport(
+            sandbox=active,
+            outcome=None,
+            usable=True,
+            swapped=False,
+            steps=(),
+            summary=summary,
+        )
 
     def _reused(
         self,
@@ -287,10 +313,15 @@ class Healer:
         config = deps.config
         image_store = False
         template_exists: bool | None = None
+        tool_error: str | None = None
+        cannot_create: str | None = None
 
         capabilities = await deps.runtime.capabilities()
         if is_successful(capabilities):
             image_store = capabilities.unwrap().image_store
+            cannot_create = _cannot_create(capabilities.unwrap())
+        else:
+            tool_error = capabilities.failure().message
         if (
             image_store
             and config.template is not None
@@ -307,6 +338,8 @@ class Healer:
             template_exists=template_exists,
             failed=broken,
             resolved_workspace=deps.host.resolve(config.workspace),
+            tool_error=tool_error,
+            cannot_create=cannot_create,
         )
 
     async def _carry_out(self, step: Step) -> StepOutcome:
@@ -338,6 +371,17 @@ class Healer:
         config = self._deps.config
         assert step.sandbox is not None
 
+        if step.kind is StepKind.CREATE_FRESH and step.replace_existing:
+            # A sandbox there that only lacks a login (perhaps one an
+            # operator is logging into) is kept, not replaced by another
+            # that lacks a login too. The probe checks the workspace
+            # before the login: an auth failure means the right one.
+            health = await self._prober.probe(step.sandbox)
+            if not is_successful(health):
+                if health.failure().kind is ErrorKind.AUTH:
+                    return StepOutcome.awaiting_login(health.failure())
+            else:
+                return StepOutcome.healthy()
         if step.replace_existing:
             removed = await runtime.remove(step.sandbox)
             if not is_successful(removed) and not _missing(removed.failure()):
@@ -515,6 +559,18 @@ def _summary(plan: HealPlan) -> str:
         return f"{target} needs an operator's login"
 
     return "heal failed: no healthy sandbox"
+
+
+def _cannot_create(capabilities: Capabilities) -> str | None:
+    """Why the tool cannot create sandboxes, or None when it can."""
+    if capabilities.can(Operation.CREATE):
+        return None
+    version = capabilities.version or "of an unknown version"
+
+    return (
+        f"the sandbox tool ({capabilities.tool} {version}) cannot create "
+        "sandboxes; nothing was removed"
+    )
 
 
 def _missing(error: WardenError) -> bool:

@@ -33,20 +33,47 @@ def workspace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return isolate(monkeypatch, tmp_path)
 
 
-def test_heal_prints_each_step_and_the_summary(
+def log_out_primary(world: World) -> None:
+    world.sandboxes["sandwarden"].login.method = LoginMethod.NONE
+
+
+def test_heal_of_a_healthy_sandbox_leaves_it_alone(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    code = sandwarden("heal")
+    out = capsys.readouterr().out
+    json_code, report = run_json(capsys, "heal", "--force")
+
+    assert code == json_code == 0
+    assert out == "sandwarden is healthy; nothing to heal\n"
+    assert report["outcome"] is None
+    assert report["usable"] is True
+    assert report["swapped"] is False
+    assert report["steps"] == []
+
+
+def test_heal_prints_each_step_and_the_summary(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    change_world(monkeypatch, log_out_primary)
+
     code = sandwarden("heal")
 
     out = capsys.readouterr().out
     assert code == 0
-    assert out.startswith("1. reuse heal sandbox sandwarden-heal")
+    assert out.startswith(
+        "1. reuse heal sandbox sandwarden-heal: not there yet\n",
+    )
     assert "healed: sandwarden-heal probes healthy" in out
 
 
 def test_heal_json_reports_the_swap(
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    change_world(monkeypatch, log_out_primary)
+
     code, report = run_json(capsys, "heal")
 
     assert code == 0
@@ -90,7 +117,9 @@ def test_a_heal_that_needs_a_login_names_the_login_command(
     assert code == json_code == 3
     assert "to log in: log in once: `docker sandbox exec -it " in out
     assert report["outcome"] == "needs_login"
-    assert "sandwarden-heal claude`" in report["login_action"]
+    # the primary only lacks a login: nothing is created, it is named
+    assert report["sandbox"] == "sandwarden"
+    assert "-it sandwarden claude`" in report["login_action"]
     assert report["login_action"] in out
 
 
@@ -99,14 +128,15 @@ def test_an_open_breaker_refuses_the_heal_until_forced(
     workspace: Path,
 ) -> None:
     tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
-    tools.add_sandbox("sandwarden", workspace)
+    tools.add_sandbox("sandwarden", workspace, logged_in=False)
     environment = real_environment(tools, tmp_path)
     environment["SANDBOX_SELF_HEAL_MAX_ATTEMPTS"] = "1"
 
-    # No template: the heal ends on a fresh sandbox awaiting a login,
-    # a failed heal, and one opens the breaker.
+    # No template: the heal ends on the primary awaiting a login, a
+    # failed heal, and one opens the breaker.
     first = sandwarden_process(environment, workspace, "heal")
     refused = sandwarden_process(environment, workspace, "heal")
+    tools.add_sandbox("spare", workspace)
     forced = sandwarden_process(environment, workspace, "heal", "--force")
 
     assert first.returncode == 3, first.stderr
@@ -115,8 +145,8 @@ def test_an_open_breaker_refuses_the_heal_until_forced(
     assert "`sandwarden heal --force`" in refused.stderr
     assert refused.stdout == ""
     assert "to log in: " in first.stdout
-    # forced, it runs: it adopts the logged-in primary, and that success
+    # forced, it runs: it adopts the logged-in spare, and that success
     # closes the breaker
     assert forced.returncode == 0, forced.stderr
-    assert "healed: sandwarden probes healthy" in forced.stdout
+    assert "healed: spare probes healthy" in forced.stdout
     assert "breaker closed" in forced.stderr
