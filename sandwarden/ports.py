@@ -361,6 +361,10 @@ class Host(Protocol):
         """The hex SHA-256 of a file's contents."""
         ...
 
+    def create_private_file(self, path: str) -> Result[None, WardenError]:
+        """Create ``path`` empty, mode 0600; an existing one is an error."""
+        ...
+
     def commit_file(
         self, temporary: str, final: str
     ) -> Result[None, WardenError]:

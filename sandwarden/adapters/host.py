@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -151,9 +152,11 @@ class LocalHost:
             return Failure(_error("list", path, error))
 
     def file_size(self, path: str) -> Result[int, WardenError]:
-        """The size of a file in bytes."""
+        """The size of a file in bytes; a missing one is not_found."""
         try:
             return Success(os.stat(path).st_size)
+        except FileNotFoundError:
+            return Failure(_missing(path))
         except OSError as error:
             return Failure(_error("read the size of", path, error))
 
@@ -164,10 +167,34 @@ class LocalHost:
             with open(path, "rb") as handle:
                 while chunk := handle.read(_CHUNK):
                     digest.update(chunk)
+        except FileNotFoundError:
+            return Failure(_missing(path))
         except OSError as error:
             return Failure(_error("checksum", path, error))
 
         return Success(digest.hexdigest())
+
+    def create_private_file(self, path: str) -> Result[None, WardenError]:
+        """
+        Create ``path`` empty with mode 0600; an existing one is an error.
+
+        A tool told to write there truncates it and the mode stays, so
+        its contents are never readable by others, even half-written.
+        """
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            os.close(os.open(path, flags, 0o600))
+        except FileExistsError:
+            return Failure(
+                WardenError(
+                    ErrorKind.ALREADY_EXISTS,
+                    f"{path} already exists; it was left as it is",
+                ),
+            )
+        except OSError as error:
+            return Failure(_error("create", path, error))
+
+        return Success(None)
 
     def commit_file(
         self,
@@ -223,9 +250,7 @@ class LocalHost:
             with open(path, encoding="utf-8") as handle:
                 return Success(handle.read())
         except FileNotFoundError:
-            return Failure(
-                WardenError(ErrorKind.NOT_FOUND, f"{path} does not exist"),
-            )
+            return Failure(_missing(path))
         except (OSError, UnicodeDecodeError) as error:
             return Failure(_error("read", path, error))
 
@@ -248,12 +273,19 @@ class LocalHost:
         return Success(None)
 
     def read_link(self, link: str) -> Result[str | None, WardenError]:
-        """Where ``link`` points; None when there is no such link."""
+        """
+        Where ``link`` points; None when there is no such link.
+
+        A plain file (or directory) of that name is no link either.
+        """
         try:
             return Success(os.readlink(link))
         except FileNotFoundError:
             return Success(None)
         except OSError as error:
+            # readlink(2) answers EINVAL for anything that is not a link.
+            if error.errno == errno.EINVAL:
+                return Success(None)
             return Failure(_error("read the link", link, error))
 
     def remove(self, path: str) -> Result[None, WardenError]:
@@ -321,6 +353,10 @@ def _sync_directory(path: str) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+def _missing(path: str) -> WardenError:
+    return WardenError(ErrorKind.NOT_FOUND, f"{path} does not exist")
 
 
 def _error(

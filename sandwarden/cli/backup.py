@@ -175,13 +175,25 @@ async def _prune(session: Session, _: argparse.Namespace) -> int:
         return output.fail(pruned.failure())
     result = pruned.unwrap()
 
-    for name in result.deleted:
+    for name in result.files:
         output.say(f"deleted {name}")
-    output.say(f"kept {len(result.kept)}, deleted {len(result.deleted)}")
+    # Both counts are backups; a backup's manifest goes with it.
+    output.say(
+        f"kept {_backups(len(result.kept))}, deleted "
+        f"{_backups(len(result.deleted))} ({len(result.files)} files)",
+    )
 
     return output.emit(
-        {"kept": list(result.kept), "deleted": list(result.deleted)},
+        {
+            "kept": list(result.kept),
+            "deleted": list(result.deleted),
+            "files": list(result.files),
+        },
     )
+
+
+def _backups(count: int) -> str:
+    return f"{count} backup{'' if count == 1 else 's'}"
 
 
 def backup_json(backup: Backup) -> dict[str, Any]:

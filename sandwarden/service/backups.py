@@ -149,10 +149,16 @@ class CreatedBackup:
 
 @dataclass(frozen=True, slots=True)
 class Pruned:
-    """What a rotation kept and deleted, as file names."""
+    """
+    What a rotation kept and deleted, as backup (tar) names.
+
+    ``files`` is every file deleted: the backups, their manifests and
+    the leftovers of crashed exports.
+    """
 
     kept: tuple[str, ...]
     deleted: tuple[str, ...]
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,6 +543,11 @@ class Backups:
         final = self._path(name)
         manifest_path = self._path(manifest_name(name))
 
+        # The tar holds credentials: it is 0600 before the tool writes a
+        # byte, so a killed export leaves nothing others can read.
+        created = host.create_private_file(temporary)
+        if not is_successful(created):
+            return Failure(created.failure())
         try:
             exported = await _watched(
                 deps.clock,
@@ -663,15 +674,16 @@ class Backups:
                     f"{gone.failure().message}",
                     path=self._path(name),
                 )
+        backups = tuple(n for n in deleted if _is_tar(n))
         if deleted:
             deps.note(
                 Topic.BACKUP,
-                f"pruned {len(deleted)} old backup files, keeping "
-                f"{len(plan.keep)}",
+                f"pruned {len(backups)} old backups ({len(deleted)} files), "
+                f"keeping {len(plan.keep)}",
                 directory=self._directory,
             )
 
-        return Pruned(plan.keep, tuple(deleted))
+        return Pruned(plan.keep, backups, tuple(deleted))
 
     def _choose(self, path: str | None) -> Result[str, WardenError]:
         """The file to restore: ``path``, or the latest link, followed."""
@@ -711,6 +723,15 @@ class Backups:
         host = self._deps.host
         size = host.file_size(path)
         if not is_successful(size):
+            if size.failure().kind is ErrorKind.NOT_FOUND:
+                return Failure(
+                    WardenError(
+                        ErrorKind.NOT_FOUND,
+                        f"there is no backup file {path}; name an existing "
+                        "one (`sandwarden backup list`) or none for the "
+                        "latest; nothing was loaded",
+                    ),
+                )
             return Failure(size.failure())
         manifest = self._manifest(path)
         if not is_successful(manifest):
@@ -884,6 +905,11 @@ def _leftovers(names: Sequence[str], now: float) -> tuple[str, ...]:
             old.append(name)
 
     return tuple(old)
+
+
+def _is_tar(name: str) -> bool:
+    """Whether ``name`` is a backup itself, not a manifest beside one."""
+    return is_successful(parse_backup_name(name))
 
 
 def _measure(

@@ -75,6 +75,19 @@ class SimulatedHost:
             lambda data: hashlib.sha256(data).hexdigest()
         )
 
+    def create_private_file(self, path: str) -> Result[None, WardenError]:
+        """Create an empty file; one that exists is left as it is."""
+        if path in self._world.files or path in self._world.links:
+            return Failure(
+                WardenError(
+                    ErrorKind.ALREADY_EXISTS,
+                    f"{path} already exists in the simulated host",
+                ),
+            )
+        self._world.files[path] = b""
+
+        return Success(None)
+
     def commit_file(
         self, temporary: str, final: str
     ) -> Result[None, WardenError]:

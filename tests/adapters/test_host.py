@@ -179,7 +179,7 @@ def test_size_and_checksum_describe_the_contents(tmp_path: Path) -> None:
     assert host.file_size(str(path)).unwrap() == len(data)
     assert host.sha256(str(path)).unwrap() == hashlib.sha256(data).hexdigest()
     assert host.sha256(str(tmp_path / "nope")).failure().kind is (
-        ErrorKind.STORAGE
+        ErrorKind.NOT_FOUND
     )
 
 
@@ -222,18 +222,51 @@ def test_a_missing_link_reads_as_none(tmp_path: Path) -> None:
     assert LocalHost().read_link(str(tmp_path / "nope")).unwrap() is None
 
 
-def test_removing_twice_succeeds(tmp_path: Path) -> None:
-    path = tmp_path / "old.tar"
-    path.write_text("x")
+def test_a_plain_file_or_directory_reads_as_no_link(tmp_path: Path) -> None:
+    plain = tmp_path / "backup.tar"
+    plain.write_bytes(b"tar")
+    link = tmp_path / "latest.tar"
+    link.symlink_to("backup.tar")
     host = LocalHost()
 
-    host.remove(str(path)).unwrap()
-    host.remove(str(path)).unwrap()
+    read = [host.read_link(str(p)) for p in (plain, tmp_path, link)]
 
-    assert not path.exists()
+    assert [r.unwrap() for r in read] == [None, None, "backup.tar"]
 
 
-def test_reading_a_missing_file_is_not_found(tmp_path: Path) -> None:
-    result = LocalHost().read_text(str(tmp_path / "missing.txt"))
+def test_the_size_of_a_missing_file_is_not_found_naming_it(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "nope.tar"
 
-    assert result.failure().kind is ErrorKind.NOT_FOUND
+    size = LocalHost().file_size(str(missing))
+
+    assert size.failure().kind is ErrorKind.NOT_FOUND
+    assert str(missing) in size.failure().message
+
+
+def test_a_private_file_is_created_empty_with_mode_0600(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / ".backup.tar.partial"
+    old = os.umask(0)
+    try:
+        created = LocalHost().create_private_file(str(path))
+    finally:
+        os.umask(old)
+
+    assert is_successful(created)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_bytes() == b""
+
+
+def test_a_private_file_never_takes_over_an_existing_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / ".backup.tar.partial"
+    path.write_bytes(b"another export")
+
+    created = LocalHost().create_private_file(str(path))
+
+    assert created.failure().kind is ErrorKind.ALREADY_EXISTS
+    assert path.read_bytes() == b"another export"

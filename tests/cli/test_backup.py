@@ -7,7 +7,15 @@ import pytest
 
 from sandwarden.cli.common import Output, progress_meter
 from sandwarden.simulator.world import World
-from tests.cli.warden_cli import change_world, isolate, run_json, sandwarden
+from sandwarden.simulator.fakes import FakeTools
+from tests.cli.warden_cli import (
+    change_world,
+    isolate,
+    real_environment,
+    run_json,
+    sandwarden,
+    sandwarden_process,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +73,28 @@ def test_backup_prune_reports_what_it_kept(
     code, pruned = run_json(capsys, "backup", "prune")
 
     assert code == 0
-    assert pruned == {"ok": True, "kept": [], "deleted": []}
+    assert pruned == {"ok": True, "kept": [], "deleted": [], "files": []}
+
+
+def test_backup_prune_counts_backups_kept_and_deleted_alike(
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
+    tools.add_sandbox("sandwarden", workspace)
+    environment = real_environment(tools, tmp_path)
+    for _ in range(3):
+        made = sandwarden_process(
+            environment, workspace, "backup", "create", "--save"
+        )
+        assert made.returncode == 0, made.stderr
+    keep_one = {**environment, "SANDBOX_TEMPLATE_BACKUP_KEEP": "1"}
+
+    human = sandwarden_process(keep_one, workspace, "backup", "prune")
+
+    assert human.returncode == 0, human.stderr
+    assert "kept 1 backup, deleted 2 backups (4 files)" in human.stdout
+    assert human.stdout.count("deleted ") == 5
 
 
 def test_a_backup_needs_the_image_store(

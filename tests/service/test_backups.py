@@ -163,10 +163,7 @@ def test_rotation_keeps_the_newest_n_and_their_manifests() -> None:
     assert remaining == newest
     manifests = [p for p in r.world.files if p.endswith(".manifest.json")]
     assert len(manifests) == 3
-    assert made[-1].pruned == (
-        os.path.basename(made[1].path),
-        os.path.basename(made[1].path) + ".manifest.json",
-    )
+    assert made[-1].pruned == (os.path.basename(made[1].path),)
 
 
 def test_prune_never_deletes_the_newest_even_keeping_none() -> None:
@@ -541,7 +538,8 @@ def test_prune_clears_a_crashed_exports_leftover_but_not_a_running_one() -> (
 
     pruned = r.backups.prune().unwrap()
 
-    assert pruned.deleted == (os.path.basename(old),)
+    assert pruned.deleted == ()
+    assert pruned.files == (os.path.basename(old),)
     assert old not in r.world.files
     assert fresh in r.world.files
 
@@ -711,3 +709,77 @@ def test_an_sbx_restore_reports_only_the_end_not_a_stuck_zero() -> None:
     ).unwrap()
 
     assert seen == [(size, size)]
+
+
+def test_prune_counts_backups_on_both_sides_and_lists_every_file() -> None:
+    r = rig(keep=5)
+    made = [r.clock.run(r.backups.create()).unwrap() for _ in range(3)]
+    backups = Backups(r.deps, Prober(r.deps), directory=DIRECTORY, keep=1)
+    names = [os.path.basename(m.path) for m in made]
+
+    pruned = backups.prune().unwrap()
+
+    assert pruned.kept == (names[2],)
+    assert sorted(pruned.deleted) == sorted(names[:2])
+    assert sorted(pruned.files) == sorted(
+        [*names[:2], *(f"{n}.manifest.json" for n in names[:2])],
+    )
+
+
+def test_on_a_real_disk_a_named_backup_file_restores(
+    tmp_path: Path,
+) -> None:
+    r = rig(RealFiles, host=LocalHost(), directory=str(tmp_path))
+    made = r.clock.run(r.backups.create()).unwrap()
+    r.world.tags.clear()
+
+    restored = r.clock.run(r.backups.restore(made.path))
+
+    assert restored.unwrap().backup == made.path
+    assert restored.unwrap().verified is True
+    assert str(TEMPLATE) in r.world.tags
+
+
+def test_on_a_real_disk_a_missing_named_file_is_not_found_naming_it(
+    tmp_path: Path,
+) -> None:
+    r = rig(RealFiles, host=LocalHost(), directory=str(tmp_path))
+    missing = str(tmp_path / "nope.tar")
+
+    restored = r.clock.run(r.backups.restore(missing))
+
+    assert restored.failure().kind is ErrorKind.NOT_FOUND
+    assert missing in restored.failure().message
+
+
+class DiesMidExport(RealFiles):
+    """Writes half the tar the way `docker image save -o` does, then dies."""
+
+    modes: list[int]
+
+    async def image_export(
+        self, tag: ImageTag, path: str
+    ) -> Result[None, WardenError]:
+        data = export_tar(self.world, str(tag))
+        assert data is not None
+        with open(path, "wb") as handle:  # noqa: ASYNC230
+            handle.write(data[: len(data) // 2])
+            handle.flush()
+            self.modes = [stat.S_IMODE(os.fstat(handle.fileno()).st_mode)]
+        return Failure(WardenError(ErrorKind.UNKNOWN, "killed"))
+
+
+def test_on_a_real_disk_the_partial_tar_is_0600_while_it_is_written(
+    tmp_path: Path,
+) -> None:
+    r = rig(DiesMidExport, host=LocalHost(), directory=str(tmp_path))
+    assert isinstance(r.runtime, DiesMidExport)
+    old = os.umask(0o022)
+    try:
+        made = r.clock.run(r.backups.create())
+    finally:
+        os.umask(old)
+
+    assert not is_successful(made)
+    assert r.runtime.modes == [0o600]
+    assert list(tmp_path.iterdir()) == []
