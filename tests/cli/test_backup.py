@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from sandwarden.cli.common import Output, progress_meter
-from sandwarden.simulator.world import World
 from sandwarden.simulator.fakes import FakeTools
+from sandwarden.simulator.world import World
 from tests.cli.warden_cli import (
     change_world,
     isolate,
