@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from returns.pipeline import is_successful
-from returns.result import Result
+from returns.result import Result, Success
 
 from sandwarden.adapters.docker_sandbox import ToolTimeouts
 from sandwarden.bootstrap import bootstrap, tool_timeouts
+from sandwarden.domain.conversation import Conversation
 from sandwarden.domain.deadlines import Limits
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
+from sandwarden.domain.values import SandboxName, SessionId
 from sandwarden.settings import Settings, load_settings
 
 HOME = "/home/op"
@@ -162,3 +164,89 @@ def test_the_watchdog_setting_reaches_the_embedders_watch(
 
     assert warden.config.watchdog_enabled is enabled
     assert done == (1 if enabled else 0)
+
+
+def _state_of(tmp_path: Path, sandbox: str) -> Settings:
+    return settings(
+        {
+            "SANDWARDEN_RUNTIME": "docker",
+            "SANDWARDEN_DOCKER": str(tmp_path / "absent" / "docker"),
+            "SANDWARDEN_STATE_DIR": str(tmp_path / "state"),
+            "CLAUDE_SANDBOX_NAME": sandbox,
+        },
+    )
+
+
+async def _remember(chosen: Settings, active: str) -> None:
+    warden = bootstrap(chosen).unwrap()
+    store = warden.services.deps.store
+    try:
+        await store.set_active_sandbox(SandboxName(active))
+        await store.save_conversation(
+            Conversation(
+                key="chat",
+                sandbox=SandboxName(active),
+                session_id=SessionId.parse(
+                    "0f8fad5b-d9cb-469f-a165-70867728950e"
+                ).unwrap(),
+                last_used=1.0,
+            ),
+        )
+        assert await store.acquire_heal_lock("writer", 60.0) == Success(True)
+    finally:
+        warden.close()
+
+
+async def _recall(
+    chosen: Settings,
+) -> tuple[SandboxName | None, Conversation | None, bool]:
+    warden = bootstrap(chosen).unwrap()
+    store = warden.services.deps.store
+    try:
+        active = (await store.active_sandbox()).unwrap()
+        conversation = (await store.conversation("chat")).unwrap()
+        free = (await store.acquire_heal_lock("reader", 60.0)).unwrap()
+    finally:
+        warden.close()
+
+    return active, conversation, free
+
+
+def test_wardens_of_different_sandboxes_keep_separate_state(
+    tmp_path: Path,
+) -> None:
+    asyncio.run(_remember(_state_of(tmp_path, "bot"), "bot-heal"))
+
+    active, conversation, free = asyncio.run(
+        _recall(_state_of(tmp_path, "other"))
+    )
+
+    assert active is None
+    assert conversation is None
+    assert free is True
+
+
+def test_wardens_of_the_same_sandbox_share_their_state(
+    tmp_path: Path,
+) -> None:
+    asyncio.run(_remember(_state_of(tmp_path, "bot"), "bot-heal"))
+
+    active, conversation, free = asyncio.run(
+        _recall(_state_of(tmp_path, "bot"))
+    )
+
+    assert active == SandboxName("bot-heal")
+    assert conversation is not None
+    assert conversation.sandbox == SandboxName("bot-heal")
+    assert free is False
+
+
+def test_each_sandbox_has_its_own_state_file_in_the_state_directory(
+    tmp_path: Path,
+) -> None:
+    chosen = _state_of(tmp_path, "bot")
+
+    bootstrap(chosen).unwrap().close()
+
+    assert chosen.state_file == str(tmp_path / "state" / "bot.sqlite3")
+    assert (tmp_path / "state" / "bot.sqlite3").is_file()

@@ -1,5 +1,6 @@
 """
-The warden's memory in one SQLite file, shared by every local process.
+The memory of one configured sandbox's warden in one SQLite file, shared by
+every local process of that bot.
 
 Choices, and why:
 

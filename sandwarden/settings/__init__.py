@@ -17,7 +17,7 @@ from __future__ import annotations
 from sandwarden.settings.loading import (
     CONFIG_ENV,
     CONFIG_FLAG,
-    STATE_FILE,
+    STATE_SUFFIX,
     Settings,
     config_directory,
     load_settings,
@@ -36,7 +36,7 @@ __all__ = [
     "CONFIG_ENV",
     "CONFIG_FLAG",
     "SETTINGS",
-    "STATE_FILE",
+    "STATE_SUFFIX",
     "Kind",
     "LogLevel",
     "Runtime",

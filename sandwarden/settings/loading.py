@@ -29,14 +29,16 @@ from sandwarden.settings.table import SETTINGS
 __all__ = [
     "CONFIG_ENV",
     "CONFIG_FLAG",
-    "STATE_FILE",
+    "STATE_SUFFIX",
     "Settings",
     "config_directory",
     "load_settings",
 ]
 
-#: The name of the state database inside the state directory.
-STATE_FILE = "state.sqlite3"
+#: The ending of a state database's name: the state directory holds one
+#: per configured sandbox, ``<sandbox>.sqlite3`` (a sandbox name is a
+#: safe file name: it starts with a letter or digit and has no '/').
+STATE_SUFFIX = ".sqlite3"
 #: The variable naming the TOML file, and its flag.
 CONFIG_ENV = "SANDWARDEN_CONFIG"
 CONFIG_FLAG = "--config"
@@ -99,8 +101,16 @@ class Settings:
 
     @property
     def state_file(self) -> str:
-        """The path of the state database."""
-        return posixpath.join(self.state_dir, STATE_FILE)
+        """
+        The path of the configured sandbox's state database.
+
+        Each configured sandbox (one bot) keeps its own active sandbox,
+        breaker, heal history, conversations and heal lock; processes
+        of the same bot share them through this one file.
+        """
+        return posixpath.join(
+            self.state_dir, self.sandbox.value + STATE_SUFFIX
+        )
 
     def probe_limits(self) -> Limits:
         """The deadlines of an auth probe."""

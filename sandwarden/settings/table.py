@@ -229,7 +229,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "SANDWARDEN_STATE_DIR",
         Kind.PATH,
         "{config}",
-        "directory of the state database",
+        "directory of the state databases, one per sandbox name",
         flag="--state-dir",
     ),
     SettingSpec(
