@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from returns.pipeline import is_successful
+from returns.result import Result
 
 from sandwarden.domain.deadlines import Limits
 from sandwarden.domain.errors import ErrorKind, UnavailableReason, WardenError
 from sandwarden.domain.healplan import HealOutcome
+from sandwarden.domain.sandbox import Capabilities, Operation
 from sandwarden.service.heal import HealReport
+from sandwarden.service.services import Services
+from sandwarden.simulator.runtime import SimulatedRuntime
 from sandwarden.simulator.world import (
     Behaviour,
     Login,
@@ -15,7 +20,7 @@ from sandwarden.simulator.world import (
     Plan,
     Tool,
 )
-from tests.service.simrig import HEAL, PRIMARY, add_sandbox, rig
+from tests.service.simrig import HEAL, PRIMARY, Rig, add_sandbox, rig
 
 GONE = WardenError.unavailable(UnavailableReason.NOT_FOUND, "gone")
 LOGGED_OUT = WardenError(ErrorKind.AUTH, "not logged in")
@@ -283,3 +288,120 @@ def test_a_stale_failure_heals_the_serving_sandbox_when_it_broke_too() -> None:
     assert any(m.startswith("healing bot-heal") for m in r.messages())
     # the serving sandbox broke soon after its heal: that heal flapped
     assert len(r.run(r.store.breaker()).unwrap().failures) == 1
+
+
+class NoCreateRuntime(SimulatedRuntime):
+    """A runtime of an old plugin: everything but ``create``."""
+
+    async def capabilities(self) -> Result[Capabilities, WardenError]:
+        offered = await super().capabilities()
+        return offered.map(
+            lambda c: dataclasses.replace(
+                c,
+                version="v0.6.0",
+                operations=c.operations - {Operation.CREATE},
+            ),
+        )
+
+
+def without_create(r: Rig) -> Services:
+    runtime = NoCreateRuntime(r.world, r.clock)
+    return Services.build(dataclasses.replace(r.deps, runtime=runtime))
+
+
+def test_an_operators_heal_of_a_healthy_sandbox_changes_nothing() -> None:
+    r = rig()
+    before = r.run(r.store.breaker()).unwrap()
+
+    report = r.run(r.services.healer.heal(None)).unwrap()
+    forced = r.run(r.services.healer.heal(None, force=True)).unwrap()
+
+    assert report == forced
+    assert report.summary == "bot is healthy; nothing to heal"
+    assert report.usable
+    assert report.outcome is None
+    assert not report.swapped
+    assert report.steps == ()
+    assert set(r.world.sandboxes) == {PRIMARY.value}
+    assert r.run(r.store.heal_history(10)).unwrap() == ()
+    assert r.run(r.store.breaker()).unwrap() == before
+
+
+def test_an_operators_heal_keeps_a_healthy_heal_sandbox_it_made() -> None:
+    r = rig()
+    r.world.sandboxes[PRIMARY.value].login.method = LoginMethod.NONE
+    first = r.run(r.services.healer.heal(None)).unwrap()
+    made = r.world.sandboxes[HEAL.value]
+
+    again = r.run(r.services.healer.heal(None)).unwrap()
+
+    assert first.outcome is HealOutcome.HEALED
+    assert first.steps[0] == "reuse heal sandbox bot-heal: not there yet"
+    assert again.summary == "bot-heal is healthy; nothing to heal"
+    assert r.world.sandboxes[HEAL.value] is made
+    assert len(r.run(r.store.heal_history(10)).unwrap()) == 1
+
+
+def test_a_tool_without_create_removes_no_sandbox() -> None:
+    r = rig()
+    r.world.sandboxes[PRIMARY.value].login.method = LoginMethod.NONE
+    waiting = add_sandbox(r.world, HEAL.value, login=Login(LoginMethod.NONE))
+    services = without_create(r)
+
+    report = r.run(services.healer.heal(LOGGED_OUT)).unwrap()
+
+    assert r.world.sandboxes[HEAL.value] is waiting
+    assert report.outcome is HealOutcome.NEEDS_LOGIN
+    assert report.sandbox == HEAL
+    assert report.steps[1] == (
+        "create bot-heal from bot-auth:latest: skipped, the sandbox tool "
+        "(docker-sandbox v0.6.0) cannot create sandboxes; nothing was removed"
+    )
+
+
+def test_a_tool_without_create_gives_up_with_the_reason() -> None:
+    r = rig()
+    del r.world.sandboxes[PRIMARY.value]
+    services = without_create(r)
+
+    report = r.run(services.healer.heal(GONE)).unwrap()
+
+    assert report.outcome is HealOutcome.FAILED
+    assert not report.usable
+    assert set(r.world.sandboxes) == set()
+    assert report.steps[-1].startswith(
+        "create fresh sandbox bot-heal: skipped, the sandbox tool",
+    )
+
+
+def test_create_fresh_keeps_a_heal_sandbox_that_only_lacks_a_login() -> None:
+    r = rig(template=False)
+    r.world.sandboxes[PRIMARY.value].login.method = LoginMethod.NONE
+    waiting = add_sandbox(r.world, HEAL.value, login=Login(LoginMethod.NONE))
+    r.run(r.store.set_active_sandbox(HEAL))
+    stalled = WardenError(ErrorKind.STALLED, "no output for 600 s")
+
+    first = r.run(r.services.healer.heal(stalled, failed=HEAL)).unwrap()
+    second = r.run(r.services.healer.heal(stalled, failed=HEAL)).unwrap()
+
+    assert r.world.sandboxes[HEAL.value] is waiting
+    assert first.outcome is second.outcome is HealOutcome.NEEDS_LOGIN
+    assert first.sandbox == HEAL
+    assert first.steps[-1] == (
+        "create fresh sandbox bot-heal: kept, it exists and only needs a login"
+    )
+    assert "bot-heal" in (first.login_action or "")
+
+
+def test_a_missing_plugin_is_named_as_the_template_steps_cause() -> None:
+    r = rig()
+    r.world.plugin_present = False
+
+    report = r.run(r.services.healer.heal(GONE)).unwrap()
+
+    template = report.steps[1]
+    assert template.startswith(
+        "create bot-heal from bot-auth:latest: skipped, the sandbox tool "
+        "did not answer (",
+    )
+    assert not any("image store" in step for step in report.steps)
