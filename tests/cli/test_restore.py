@@ -72,3 +72,45 @@ def test_backup_then_restore_rebuilds_the_sandbox_with_real_processes(
         "replaced",
         "steps",
     }
+
+
+def test_a_named_backup_file_restores_with_real_processes(
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
+    tools.add_sandbox("sandwarden", workspace)
+    environment = real_environment(tools, tmp_path)
+    made = sandwarden_process(
+        environment, workspace, "backup", "create", "--save", "--json"
+    )
+    path = json.loads(made.stdout)["path"]
+    tools.log_out("sandwarden")
+
+    done = sandwarden_process(
+        environment, workspace, "restore", path, "--json"
+    )
+
+    assert made.returncode == 0, made.stderr
+    assert not path.endswith("_latest.tar")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["backup"] == path
+
+
+def test_a_missing_named_file_is_not_found_with_real_processes(
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
+    tools.add_sandbox("sandwarden", workspace)
+    environment = real_environment(tools, tmp_path)
+    missing = str(tmp_path / "nope.tar")
+
+    done = sandwarden_process(
+        environment, workspace, "restore", missing, "--json"
+    )
+
+    error = json.loads(done.stdout)["error"]
+    assert done.returncode == 4, done.stderr
+    assert error["kind"] == "not_found"
+    assert missing in error["message"]
