@@ -2,7 +2,8 @@
 `sandwarden heal`: heal now, as the watchdog would, and show each step.
 
 The breaker counts an operator's heal, and refuses one while it is open
-(exit 6) unless ``--force`` is given. A heal that ran to its end exits 0
+(exit 6) unless ``--force`` is given. A healthy active sandbox is left
+alone (exit 0, nothing recorded). A heal that ran to its end exits 0
 when the active sandbox is usable, 3 when a fresh sandbox waits for a
 human's login (the output names the command that logs it in) and 4 when
 no usable sandbox was found.
@@ -33,7 +34,8 @@ def register(
         "heal",
         summary="heal the active sandbox now and print the steps taken",
         description=(
-            "Run the heal plan now: reuse the heal sandbox, create it from "
+            "Probe the active sandbox and, unless it is healthy, run the "
+            "heal plan now: reuse the heal sandbox, create it from "
             "the template, adopt a healthy sandbox of the workspace, or "
             "create a fresh one and ask for a login. The circuit breaker "
             "counts the attempt, and refuses it while open (exit 6) "
