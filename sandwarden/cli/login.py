@@ -6,7 +6,9 @@ Runs Claude in the configured sandbox with this terminal attached
 creating the sandbox when it is missing. The operator completes
 ``/login`` in the browser and leaves Claude with ``/exit``; then the
 sandbox is probed and the verdict printed, with the next steps (save
-the template, back it up). On the simulator there is nothing to do:
+the template, back it up). It logs in the configured sandbox, never
+the active one a heal swapped in: that one is `--sandbox NAME-heal`,
+and a note says so when it is active. On the simulator there is nothing to do:
 its sandbox is logged in already, and the probe says so.
 """
 
@@ -31,6 +33,7 @@ from sandwarden.cli.common import (
 from sandwarden.cli.status import health_json, health_line
 from sandwarden.domain.errors import WardenError
 from sandwarden.domain.values import ImageTag
+from sandwarden.service.probe import login_command
 from sandwarden.settings import Runtime, Settings
 
 __all__ = ["register"]
@@ -53,7 +56,11 @@ def register(
             "Start Claude in the configured sandbox with this terminal "
             "attached, creating the sandbox over the workspace when it "
             "is missing. Complete /login in the browser, leave Claude "
-            "with /exit, and the login is verified. Needs a terminal."
+            "with /exit, and the login is verified. Needs a terminal. "
+            "It always logs in the configured sandbox (--sandbox NAME "
+            "picks another): after a heal swapped in NAME-heal, log that "
+            "one in with `sandwarden login --sandbox NAME-heal`, as every "
+            "hint about it says."
         ),
     )
     parser.add_argument(
@@ -149,6 +156,7 @@ async def _verify(session: Session, tool_exit: int | None) -> int:
     }
 
     health = await session.warden.probe(name)
+    await _note_other_active(session)
     if not is_successful(health):
         return output.fail(health.failure(), {**payload, "auth": None})
     output.say(health_line(health.unwrap()))
@@ -162,4 +170,20 @@ async def _verify(session: Session, tool_exit: int | None) -> int:
             "auth": health_json(health.unwrap()),
             "next": [command for command, _ in _NEXT_STEPS],
         },
+    )
+
+
+async def _note_other_active(session: Session) -> None:
+    """Say so when prompts go to a sandbox other than the one logged in."""
+    found = await session.warden.status()
+    if not is_successful(found):
+        return
+    status = found.unwrap()
+    if status.active == status.configured:
+        return
+
+    session.output.note(
+        f"prompts go to the active sandbox {status.active} (a heal swapped "
+        f"it in for {status.configured}); if it needs a login too: "
+        f"{login_command(status.active, status.configured)}",
     )

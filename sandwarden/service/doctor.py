@@ -31,7 +31,11 @@ from sandwarden.domain.values import ImageTag, SandboxName
 from sandwarden.service.backups import Backup, Backups, Integrity
 from sandwarden.service.deps import Deps
 from sandwarden.service.journal import Topic
-from sandwarden.service.probe import Prober
+from sandwarden.service.probe import (
+    Prober,
+    login_command,
+    retarget_login,
+)
 from sandwarden.service.templates import active_sandbox
 
 __all__ = ["Check", "CheckStatus", "Doctor", "Finding", "Report"]
@@ -198,10 +202,10 @@ class _Tool:
             f"{workspace}`"
         )
 
-    def login(self, name: SandboxName) -> str:
+    def login(self, name: SandboxName, configured: SandboxName) -> str:
         return (
-            f"`sandwarden login`, or by hand: `{self.prefix} exec -it "
-            f"{name} claude` and run /login"
+            f"{login_command(name, configured)}, or by hand: "
+            f"`{self.prefix} exec -it {name} claude` and run /login"
         )
 
 
@@ -426,7 +430,7 @@ class _Run:
         else:
             fix = (
                 self.tool_.create(name, workspace, "")
-                + ", then `sandwarden login`"
+                + f", then {login_command(name, config.sandbox)}"
             )
         self.add(
             Check.SANDBOX,
@@ -503,7 +507,7 @@ class _Run:
                 Check.LOGIN,
                 CheckStatus.FAIL,
                 f"Claude inside '{self.name}' {seen}",
-                self.tool_.login(self.name),
+                self.tool_.login(self.name, self.deps.config.sandbox),
             )
             return None
         error = asked.failure()
@@ -533,7 +537,9 @@ class _Run:
                 "key)",
             )
             return
-        error = strict.failure()
+        error = retarget_login(
+            strict.failure(), self.name, self.deps.config.sandbox
+        )
         if allowed:
             self.add(
                 Check.BILLING,
@@ -547,8 +553,9 @@ class _Run:
             error.message,
             f"log in with the subscription: `{self.tool_.prefix} exec "
             f"{self.name} claude auth logout`, then "
-            f"{self.tool_.login(self.name)}; remove ANTHROPIC_API_KEY "
-            "from the sandbox's environment (or accept API billing with "
+            f"{self.tool_.login(self.name, self.deps.config.sandbox)}; "
+            "remove ANTHROPIC_API_KEY from the sandbox's environment (or "
+            "accept API billing with "
             "SANDBOX_ALLOW_API_KEY_AUTH=true)",
             error.detail,
         )

@@ -15,7 +15,7 @@ from a list that began before it did.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
@@ -29,7 +29,7 @@ from sandwarden.ports import SandboxRuntime
 from sandwarden.service.deps import Deps
 from sandwarden.service.journal import Topic
 
-__all__ = ["Health", "Prober", "SharedList"]
+__all__ = ["Health", "Prober", "SharedList", "login_command", "retarget_login"]
 
 _Listed = Result[tuple[SandboxInfo, ...], WardenError]
 
@@ -85,7 +85,9 @@ class Prober:
         deps = self._deps
         check_parity = deps.config.check_parity if parity is None else parity
 
-        result = await self._run(name, check_parity=check_parity)
+        result = (await self._run(name, check_parity=check_parity)).alt(
+            lambda error: retarget_login(error, name, deps.config.sandbox),
+        )
 
         if is_successful(result):
             health = result.unwrap()
@@ -213,6 +215,42 @@ class Prober:
                 "create, exec and in the settings",
             ),
         )
+
+
+_LOGIN = "`sandwarden login`"
+
+
+def login_command(name: SandboxName, configured: SandboxName) -> str:
+    """
+    The `sandwarden login` command that logs ``name`` in.
+
+    Plain `sandwarden login` logs the configured sandbox in; any other
+    (a heal sandbox swapped in) needs ``--sandbox``.
+    """
+    if name == configured:
+        return _LOGIN
+
+    return f"`sandwarden login --sandbox {name}`"
+
+
+def retarget_login(
+    error: WardenError,
+    name: SandboxName,
+    configured: SandboxName,
+) -> WardenError:
+    """
+    Make the login hint of ``error``, about sandbox ``name``, name it.
+
+    The domain's messages say plain `sandwarden login`, which logs the
+    configured sandbox in, not a heal sandbox that needs it.
+    """
+    if name == configured or _LOGIN not in error.message:
+        return error
+
+    return replace(
+        error,
+        message=error.message.replace(_LOGIN, login_command(name, configured)),
+    )
 
 
 def _find(

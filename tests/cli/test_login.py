@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from sandwarden.adapters.login import LoginSession, login_argv
+from sandwarden.adapters.sqlite_store import SqliteStateStore
 from sandwarden.domain.values import ImageTag, SandboxName, Workspace
 from sandwarden.simulator.fakes import FakeTools
 from tests.cli.warden_cli import (
@@ -150,3 +152,67 @@ def test_login_without_the_plugin_exits_four(
 
     assert done.returncode == 4
     assert "sandbox_unavailable (plugin_missing)" in done.stderr
+
+
+def _swap_in_a_logged_out_heal_sandbox(
+    tools: FakeTools, tmp_path: Path, workspace: Path
+) -> dict[str, str]:
+    tools.add_sandbox("sandwarden", workspace)
+    tools.add_sandbox("sandwarden-heal", workspace, logged_in=False)
+    environment = real_environment(tools, tmp_path)
+    state = tmp_path / "state" / "sandwarden.sqlite3"
+    store = SqliteStateStore.open(str(state)).unwrap()
+    try:
+        active = SandboxName("sandwarden-heal")
+        asyncio.run(store.set_active_sandbox(active)).unwrap()
+    finally:
+        store.close()
+
+    return environment
+
+
+def test_login_of_the_configured_sandbox_names_the_active_heal_one(
+    tools: FakeTools,
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    environment = _swap_in_a_logged_out_heal_sandbox(
+        tools, tmp_path, workspace
+    )
+
+    done = sandwarden_process(
+        environment, workspace, "login", "--no-tty-check"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "healthy: sandwarden is logged in" in done.stdout
+    assert "active sandbox sandwarden-heal" in done.stderr
+    assert "`sandwarden login --sandbox sandwarden-heal`" in done.stderr
+
+
+def test_the_hinted_login_makes_the_active_heal_sandbox_healthy(
+    tools: FakeTools,
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    environment = _swap_in_a_logged_out_heal_sandbox(
+        tools, tmp_path, workspace
+    )
+    before = sandwarden_process(environment, workspace, "status", "--probe")
+
+    hinted = sandwarden_process(
+        environment,
+        workspace,
+        "login",
+        "--no-tty-check",
+        "--sandbox",
+        "sandwarden-heal",
+    )
+    after = sandwarden_process(environment, workspace, "status", "--probe")
+
+    assert before.returncode == 3
+    assert "`sandwarden login --sandbox sandwarden-heal`" in before.stderr
+    assert hinted.returncode == 0, hinted.stderr
+    assert "healthy: sandwarden-heal is logged in" in hinted.stdout
+    assert after.returncode == 0, after.stderr
+    assert "active:     sandwarden-heal" in after.stdout

@@ -17,7 +17,14 @@ from sandwarden.service.probe import Health, Prober
 from sandwarden.simulator.clock import VirtualClock
 from sandwarden.simulator.runtime import SimulatedRuntime
 from sandwarden.simulator.world import Login, LoginMethod
-from tests.service.simrig import PRIMARY, WORKSPACE, Rig, add_sandbox, rig
+from tests.service.simrig import (
+    HEAL,
+    PRIMARY,
+    WORKSPACE,
+    Rig,
+    add_sandbox,
+    rig,
+)
 
 
 def test_a_logged_in_sandbox_on_the_workspace_probes_healthy() -> None:
@@ -69,6 +76,38 @@ def test_an_api_key_login_is_refused_by_the_billing_guard() -> None:
     health = r.run(r.services.prober.probe(PRIMARY))
 
     assert health.failure().kind is ErrorKind.BILLING_GUARD
+
+
+def test_a_logged_out_configured_sandbox_hints_the_plain_login() -> None:
+    r = rig()
+    r.world.sandboxes[PRIMARY.value].login = Login(LoginMethod.NONE)
+
+    health = r.run(r.services.prober.probe(PRIMARY))
+
+    assert "`sandwarden login`" in health.failure().message
+
+
+def test_a_logged_out_heal_sandbox_hints_the_login_of_that_sandbox() -> None:
+    r = rig()
+    add_sandbox(r.world, HEAL.value, login=Login(LoginMethod.NONE))
+
+    health = r.run(r.services.prober.probe(HEAL))
+
+    error = health.failure()
+    assert error.kind is ErrorKind.AUTH
+    assert "`sandwarden login --sandbox bot-heal`" in error.message
+    assert "`sandwarden login`" not in error.message
+
+
+def test_an_api_key_heal_sandbox_hints_the_login_of_that_sandbox() -> None:
+    r = rig()
+    add_sandbox(r.world, HEAL.value, login=Login(LoginMethod.API_KEY))
+
+    health = r.run(r.services.prober.probe(HEAL))
+
+    error = health.failure()
+    assert error.kind is ErrorKind.BILLING_GUARD
+    assert "`sandwarden login --sandbox bot-heal`" in error.message
 
 
 def test_an_api_key_login_is_accepted_when_allowed() -> None:
