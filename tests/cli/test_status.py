@@ -83,17 +83,19 @@ def test_status_against_the_fake_docker_remembers_the_last_heal(
     workspace: Path,
 ) -> None:
     tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
-    tools.add_sandbox("sandwarden", workspace)
+    # Logged out: a heal leaves a healthy sandbox alone.
+    tools.add_sandbox("sandwarden", workspace, logged_in=False)
     environment = real_environment(tools, tmp_path)
 
-    # No template: the heal creates a fresh sandbox that needs a login.
+    # No template: the heal keeps it, as it only needs a login.
     healed = sandwarden_process(environment, workspace, "heal")
     done = sandwarden_process(environment, workspace, "status", "--probe")
 
     assert healed.returncode == 3, healed.stderr
     assert done.returncode == 3
-    assert "active:     sandwarden-heal" in done.stdout
-    assert "  requested: " in done.stdout
+    assert "breaker:    closed, 1 failed heal(s)" in done.stdout
+    assert ": failed, active sandwarden\n" in done.stdout
+    assert "reuse heal sandbox sandwarden-heal: " in done.stdout
     assert "sandwarden: auth: " in done.stderr
 
 
