@@ -29,6 +29,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -440,6 +441,7 @@ def _run(
     warden = built.unwrap()
 
     async def main() -> int:
+        _cancel_on_sigterm()
         async with warden:
             return await work(Session(warden, settings, output))
 
@@ -454,6 +456,25 @@ def _run(
                 ErrorKind.CANCELLED,
                 "interrupted; the run in the sandbox was stopped",
             ),
+        )
+
+
+def _cancel_on_sigterm() -> None:
+    """
+    Let SIGTERM cancel the work as Ctrl-C does.
+
+    A service manager or `timeout` stops with SIGTERM; without this the
+    process died at once, leaving Claude running inside the sandbox and
+    a heal lock held until its time to live ran out. A command that
+    stops in its own way (``watch``) installs its handler after this.
+    """
+    task = asyncio.current_task()
+    if task is None:  # pragma: no cover - called from a coroutine
+        return
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGTERM,
+            task.cancel,
         )
 
 

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -347,3 +349,39 @@ def test_ask_with_the_daemon_down_exits_four_in_a_real_process(
     assert done.returncode == 4
     assert "sandbox_unavailable (daemon_down)" in done.stderr
     assert done.stdout == ""
+
+
+def test_sigterm_stops_a_hanging_ask_and_what_runs_in_the_sandbox(
+    tmp_path: Path,
+    workspace: Path,
+) -> None:
+    tools = FakeTools(tmp_path / "fakes", time_scale=0.01)
+    tools.add_sandbox("sandwarden", workspace)
+    tools.queue_reply("sandwarden", Plan(Behaviour.HANG))
+    environment = real_environment(tools, tmp_path)
+    asking = subprocess.Popen(
+        [sys.executable, "-m", "sandwarden", "ask", "hi", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environment, "PWD": str(workspace)},
+        cwd=workspace,
+    )
+    try:
+        # Wait (bounded) until Claude runs "inside" the fake sandbox.
+        deadline = time.monotonic() + 30.0
+        while not any("-p" in p.command for p in tools.alive("sandwarden")):
+            assert asking.poll() is None, asking.communicate()
+            assert time.monotonic() < deadline, "claude never started"
+            time.sleep(0.05)
+
+        asking.send_signal(signal.SIGTERM)
+        out, err = asking.communicate(timeout=30.0)
+    finally:
+        if asking.poll() is None:
+            asking.kill()
+            asking.communicate()
+
+    assert asking.returncode == 5, err
+    assert json.loads(out)["error"]["kind"] == "cancelled"
+    assert tools.alive("sandwarden") == []
