@@ -47,6 +47,7 @@ __all__ = ["Status", "SyncWarden", "Warden"]
 _T = TypeVar("_T")
 
 OnText = Callable[[str], None]
+OnRetry = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ class Warden:
         *,
         conversation: str | None = None,
         on_text: OnText | None = None,
+        on_retry: OnRetry | None = None,
     ) -> Result[Reply, WardenError]:
         """
         Send ``prompt`` to Claude and return its reply.
@@ -103,13 +105,17 @@ class Warden:
         conversation run one at a time within this process, so one
         process should own a conversation (the state store does not
         order turns across processes). ``on_text`` receives the answer's
-        text as it arrives, each piece once. The reply's ``notes`` say
-        what the warden did on the way (a heal, a new conversation).
+        text as it arrives, each piece once. When a run that had shown
+        text fails and the turn runs again (after a heal), ``on_retry``
+        gets the reason: the text so far was cut off and the answer
+        starts again. The reply's ``notes`` say what the warden did on
+        the way (a heal, a new conversation).
         """
         return await self._services.asker.ask(
             prompt,
             conversation=conversation,
             on_text=on_text,
+            on_retry=on_retry,
         )
 
     async def probe(
@@ -288,6 +294,7 @@ class SyncWarden:
         *,
         conversation: str | None = None,
         on_text: OnText | None = None,
+        on_retry: OnRetry | None = None,
     ) -> Result[Reply, WardenError]:
         """Send ``prompt`` and wait for the reply; see ``Warden.ask``."""
         return self._run(
@@ -295,6 +302,7 @@ class SyncWarden:
                 prompt,
                 conversation=conversation,
                 on_text=on_text,
+                on_retry=on_retry,
             ),
         )
 

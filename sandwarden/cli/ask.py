@@ -68,10 +68,18 @@ async def _ask(session: Session, args: argparse.Namespace) -> int:
         return output.fail(prompt)
     live = output.live() if not output.json else None
 
+    def retried(why: str) -> None:
+        # What was shown was cut off: end its line and say so, so the
+        # reader knows the answer that follows starts again.
+        if live is not None:
+            live.end()
+        output.note(f"note: the answer above was cut off; {why}; again:")
+
     result = await session.warden.ask(
         prompt,
         conversation=args.conversation,
         on_text=live,
+        on_retry=retried,
     )
 
     if live is not None:

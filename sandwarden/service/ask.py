@@ -52,9 +52,10 @@ from sandwarden.service.heal import Healer, HealReport
 from sandwarden.service.journal import Topic
 from sandwarden.service.probe import Prober
 
-__all__ = ["POST_RESULT_GRACE", "Asker", "OnText"]
+__all__ = ["POST_RESULT_GRACE", "Asker", "OnRetry", "OnText"]
 
 OnText = Callable[[str], None]
+OnRetry = Callable[[str], None]
 
 # `claude -p` refuses piped input over 10 MB (the CLI's documented cap).
 _MAX_PROMPT_BYTES = 10 * 1000 * 1000
@@ -91,6 +92,7 @@ class Asker:
         *,
         conversation: str | None = None,
         on_text: OnText | None = None,
+        on_retry: OnRetry | None = None,
     ) -> Result[Reply, WardenError]:
         """
         Run one turn and return Claude's reply.
@@ -98,6 +100,10 @@ class Asker:
         ``conversation`` names a conversation to continue (created on the
         first turn); without it the turn stands alone. ``on_text``
         receives displayable text as it arrives, each piece once.
+        ``on_retry`` is told why, when a run that had already shown text
+        failed and the turn runs again (after a heal, or in a new
+        conversation): what ``on_text`` got so far was cut off, and the
+        answer starts again.
         """
         checked = _check_prompt(prompt)
         if not is_successful(checked):
@@ -110,17 +116,18 @@ class Asker:
                 ),
             )
 
+        shown = _Shown(on_text, on_retry)
         if conversation is None:
-            return await self._turn(prompt, None, on_text)
+            return await self._turn(prompt, None, shown)
         lock = self._locks.setdefault(conversation, asyncio.Lock())
         async with lock:
-            return await self._turn(prompt, conversation, on_text)
+            return await self._turn(prompt, conversation, shown)
 
     async def _turn(
         self,
         prompt: str,
         key: str | None,
-        on_text: OnText | None,
+        shown: _Shown,
     ) -> Result[Reply, WardenError]:
         deps = self._deps
         notes: list[str] = []
@@ -128,6 +135,7 @@ class Asker:
         fell_back = False
 
         while True:
+            shown.restart(notes)
             active = await self._healer.active()
             health = await self._prober.cached(active)
             if not is_successful(health):
@@ -141,7 +149,7 @@ class Asker:
                 return Failure(error)
 
             resume = await self._resumable(key, active, notes)
-            ran = await self._run(active, prompt, resume, on_text)
+            ran = await self._run(active, prompt, resume, shown.feed)
             if is_successful(ran):
                 reply = ran.unwrap()
                 await self._remember(key, active, reply)
@@ -441,6 +449,35 @@ class _Guard:
             return decision.error if decision.stops else None
 
         return None
+
+
+class _Shown:
+    """A turn's live text: passes it on, and tells when it starts over."""
+
+    __slots__ = ("_on_retry", "_on_text", "_since_run")
+
+    def __init__(
+        self,
+        on_text: OnText | None,
+        on_retry: OnRetry | None,
+    ) -> None:
+        self._on_text = on_text
+        self._on_retry = on_retry
+        self._since_run = False
+
+    def feed(self, text: str) -> None:
+        """Show ``text``; the next run, if any, restarts the answer."""
+        self._since_run = True
+        if self._on_text is not None:
+            self._on_text(text)
+
+    def restart(self, notes: list[str]) -> None:
+        """Before a run: say why, if an earlier run had shown text."""
+        if not self._since_run:
+            return
+        self._since_run = False
+        if self._on_retry is not None:
+            self._on_retry(notes[-1] if notes else "the run is retried")
 
 
 def _judge(

@@ -305,6 +305,27 @@ def test_a_heal_on_the_way_is_a_note_on_stderr_and_in_the_reply(
     assert "sandwarden: note: healed after stalled" in captured.err
 
 
+def test_an_answer_cut_off_and_retried_is_marked_before_it_starts_again(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    drip = Plan(
+        Behaviour.SLOW_DRIP, text="FIRST-ATTEMPT", pace=1.0, piece=1200
+    )
+    change_world(monkeypatch, queue(drip))
+
+    code = sandwarden("ask", "hi", "--set", "prompt_timeout_ms=3000")
+
+    captured = capsys.readouterr()
+    cut, answer = captured.out.split("\n", 1)
+    assert code == 0
+    assert cut.startswith("FIRST")
+    assert answer == "You said: hi\n"
+    assert "note: the answer above was cut off; healed after timeout" in (
+        captured.err
+    )
+
+
 def test_ask_against_the_fake_docker_answers_in_a_real_process(
     tmp_path: Path,
     workspace: Path,

@@ -434,3 +434,41 @@ def test_output_cut_off_without_a_result_is_truncated_not_unknown() -> None:
 
     assert error.kind is ErrorKind.TRUNCATED
     assert error.detail.startswith("exit 1\n\nClaude printed last:\n")
+
+
+def test_a_retry_after_text_was_shown_says_the_answer_starts_again() -> None:
+    # The answer drips until the hard timeout stops it half shown.
+    r = rig(prompt_limits=Limits(3.0, 600.0))
+    r.world.sandboxes[PRIMARY.value].plans.append(
+        Plan(Behaviour.SLOW_DRIP, text="FIRST-ATTEMPT", pace=1.0, piece=1200),
+    )
+    events: list[tuple[str, str]] = []
+
+    reply = r.run(
+        r.services.asker.ask(
+            "hello",
+            on_text=lambda text: events.append(("text", text)),
+            on_retry=lambda why: events.append(("retry", why)),
+        ),
+    ).unwrap()
+
+    retries = [at for at, (what, _) in enumerate(events) if what == "retry"]
+    assert len(retries) == 1
+    before = "".join(text for what, text in events[: retries[0]])
+    after = "".join(text for what, text in events[retries[0] + 1 :])
+    assert before.startswith("FIRST")
+    assert "healed after timeout" in events[retries[0]][1]
+    assert after == reply.text
+
+
+def test_no_retry_is_announced_when_nothing_was_shown() -> None:
+    r = rig()
+    r.world.sandboxes[PRIMARY.value].plans.append(Plan(Behaviour.HANG))
+    retried: list[str] = []
+
+    reply = r.run(
+        r.services.asker.ask("hello", on_retry=retried.append),
+    )
+
+    assert is_successful(reply)
+    assert retried == []
