@@ -14,7 +14,11 @@ from returns.result import Failure, Result, Success
 
 from sandwarden.adapters.alerts import LoggingAlerts
 from sandwarden.adapters.clock import SystemClock
-from sandwarden.adapters.docker_sandbox import DockerSandboxCli, ToolTimeouts
+from sandwarden.adapters.docker_sandbox import (
+    DockerSandboxCli,
+    SandboxCli,
+    ToolTimeouts,
+)
 from sandwarden.adapters.host import LocalHost
 from sandwarden.adapters.process import StopPolicy
 from sandwarden.adapters.sbx import SbxCli
@@ -67,6 +71,13 @@ def bootstrap(
         host = host or SimulatedHost(world)
         store = store or InMemoryStateStore(clock)
     runtime = runtime or _real_runtime(settings)
+    if isinstance(runtime, SandboxCli):
+        # Refuse a name the tool forbids before anything runs: otherwise
+        # every probe fails, and a heal adopts or creates another sandbox.
+        for name in (settings.sandbox, settings.sandbox.heal()):
+            allowed = runtime.check_name(name)
+            if not is_successful(allowed):
+                return Failure(allowed.failure())
     host = host or LocalHost()
     if store is None:
         opened = SqliteStateStore.open(

@@ -250,3 +250,40 @@ def test_each_sandbox_has_its_own_state_file_in_the_state_directory(
 
     assert chosen.state_file == str(tmp_path / "state" / "bot.sqlite3")
     assert (tmp_path / "state" / "bot.sqlite3").is_file()
+
+
+@pytest.mark.parametrize("name", ["bot_1", "default", "a"])
+def test_a_sandbox_name_sbx_forbids_is_refused_before_anything_runs(
+    tmp_path: Path, name: str
+) -> None:
+    chosen = settings(
+        {
+            "SANDWARDEN_RUNTIME": "sbx",
+            "SANDWARDEN_SBX": str(tmp_path / "absent" / "sbx"),
+            "SANDWARDEN_STATE_DIR": str(tmp_path / "state"),
+            "CLAUDE_SANDBOX_NAME": name,
+        },
+    )
+
+    built = bootstrap(chosen)
+
+    assert not is_successful(built)
+    assert built.failure().kind is ErrorKind.INVALID_INPUT
+    assert f"{name!r} is not allowed by sbx" in built.failure().message
+    assert not (tmp_path / "state").exists()
+
+
+def test_the_same_name_is_fine_for_the_plugin(tmp_path: Path) -> None:
+    chosen = settings(
+        {
+            "SANDWARDEN_RUNTIME": "docker",
+            "SANDWARDEN_DOCKER": str(tmp_path / "absent" / "docker"),
+            "SANDWARDEN_STATE_DIR": str(tmp_path / "state"),
+            "CLAUDE_SANDBOX_NAME": "bot_1",
+        },
+    )
+
+    built = bootstrap(chosen)
+
+    assert is_successful(built)
+    built.unwrap().close()
