@@ -364,24 +364,9 @@ def _kind(line: Mapping[str, object]) -> str:
 def behaviours(captures: Mapping[str, Capture]) -> dict[str, str]:
     """Facts per version that a parser or the warden depends on."""
     notes = json.loads(captures["_notes"].stdout)
-    retries = [
-        line
-        for line in captures["dead_login"].lines()
-        if line.get("subtype") == "api_retry"
-    ]
-    overload = [
-        line
-        for line in captures["overloaded_then_ok"].lines()
-        if line.get("subtype") == "api_retry"
-    ]
-    probes = sorted(
-        {
-            request
-            for capture in captures.values()
-            for request in capture.requests
-            if not request.startswith("POST /v1/messages")
-        }
-    )
+    retries = _retries(captures["dead_login"])
+    overload = _retries(captures["overloaded_then_ok"])
+    probes = _side_requests(captures)
     quota = captures["quota_429"].lines()[-1]
 
     return {
@@ -435,14 +420,16 @@ def readme_table(results: Mapping[str, Mapping[str, Capture]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _summary(captures: Mapping[str, Capture]) -> tuple[str, ...]:
-    notes = json.loads(captures["_notes"].stdout)
-    overload = [
-        line
-        for line in captures["overloaded_then_ok"].lines()
-        if line.get("subtype") == "api_retry"
+def _retries(capture: Capture) -> list[dict[str, object]]:
+    """The ``api_retry`` events of a run, in order."""
+    return [
+        line for line in capture.lines() if line.get("subtype") == "api_retry"
     ]
-    probes = sorted(
+
+
+def _side_requests(captures: Mapping[str, Capture]) -> list[str]:
+    """Requests a version made besides ``POST /v1/messages``, sorted."""
+    return sorted(
         {
             request
             for capture in captures.values()
@@ -450,6 +437,12 @@ def _summary(captures: Mapping[str, Capture]) -> tuple[str, ...]:
             if not request.startswith("POST /v1/messages")
         }
     )
+
+
+def _summary(captures: Mapping[str, Capture]) -> tuple[str, ...]:
+    notes = json.loads(captures["_notes"].stdout)
+    overload = _retries(captures["overloaded_then_ok"])
+    probes = _side_requests(captures)
     quota = captures["plan_limit_oauth"].lines()[-1]
     said = str(quota.get("result", "")).split("·")[0].strip()
 
