@@ -23,6 +23,7 @@ from sandwarden.domain.healing import HealRecord
 from sandwarden.domain.parity import Parity
 from sandwarden.domain.reply import Reply
 from sandwarden.domain.values import SandboxName
+from sandwarden.service.ask import OnRetry, OnText
 from sandwarden.service.backups import (
     Backup,
     CreatedBackup,
@@ -45,9 +46,6 @@ from sandwarden.service.templates import (
 __all__ = ["Status", "SyncWarden", "Warden"]
 
 _T = TypeVar("_T")
-
-OnText = Callable[[str], None]
-OnRetry = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
