@@ -182,10 +182,13 @@ def test_live_text_apart_from_stderr_keeps_its_line_whole(
     assert (tmp_path / "out").read_text("utf-8") == "partial more\n"
 
 
-def test_a_log_line_starts_below_the_answer_when_both_share_a_stream(
+def _ask_logging(
     workspace: Path,
-) -> None:
-    done = subprocess.run(
+    *,
+    stderr: int,
+) -> subprocess.CompletedProcess[str]:
+    """Ask on the simulator in a process of its own, logging at INFO."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -198,12 +201,18 @@ def test_a_log_line_starts_below_the_answer_when_both_share_a_stream(
             "info",
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         text=True,
         cwd=workspace,
         timeout=60,
         check=False,
     )
+
+
+def test_a_log_line_starts_below_the_answer_when_both_share_a_stream(
+    workspace: Path,
+) -> None:
+    done = _ask_logging(workspace, stderr=subprocess.STDOUT)
 
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stdout
@@ -214,24 +223,7 @@ def test_a_log_line_starts_below_the_answer_when_both_share_a_stream(
 def test_the_answer_apart_from_the_logs_is_the_text_and_one_newline(
     workspace: Path,
 ) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sandwarden",
-            "ask",
-            "hello",
-            "--runtime",
-            "sim",
-            "--log-level",
-            "info",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=workspace,
-        timeout=60,
-        check=False,
-    )
+    done = _ask_logging(workspace, stderr=subprocess.PIPE)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout == "You said: hello\n"
